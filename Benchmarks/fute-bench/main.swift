@@ -1,0 +1,2 @@
+import CReference
+print("fute-bench: placeholder")
