@@ -239,10 +239,20 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                     for c in pool { candidates.append((c, try store.distance(v, to: c))) }
                 }
                 candidates.sort(by: ascending)
-                let selected = try selectByHeuristic(candidates, m: maxLinks(layer)).map(\.slot)
+                let chosen = try selectByHeuristic(candidates, m: maxLinks(layer))
+                let selected = chosen.map(\.slot)
                 try store.setNeighbors(of: u, layer: layer, selected)
                 for n in old where inDegree[layer][n] != nil { inDegree[layer][n]! -= 1 }
                 for n in selected where inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
+                // New links are made mutual, as insertion makes them (keeps in-degree up).
+                let oldSet = Set(old)
+                for n in chosen where !oldSet.contains(n.slot) {
+                    let before = try store.neighbors(of: n.slot, layer: layer)
+                    try addLink(from: n.slot, to: u, distance: n.distance, layer: layer)
+                    let after = try store.neighbors(of: n.slot, layer: layer)
+                    for x in before where inDegree[layer][x] != nil { inDegree[layer][x]! -= 1 }
+                    for x in after where inDegree[layer][x] != nil { inDegree[layer][x]! += 1 }
+                }
             }
         }
 
