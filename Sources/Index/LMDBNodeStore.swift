@@ -9,11 +9,16 @@ import Storage
 /// - `hnsw_keys`:   (space, key UInt64) → slot UInt32
 /// - `hnsw_free`:   (space, slot) → empty (reusable slots)
 public struct HNSWDatabases: Sendable {
-    let meta: Database
-    let blocks: Database
-    let upper: Database
-    let keys: Database
-    let free: Database
+    /// Graph headers.
+    public let meta: Database
+    /// Node blocks.
+    public let blocks: Database
+    /// Upper-layer links.
+    public let upper: Database
+    /// Key → slot map.
+    public let keys: Database
+    /// Free slots.
+    public let free: Database
 
     /// The names of the databases, for environments that must size `maxDatabases`.
     public static let names = ["hnsw_meta", "hnsw_blocks", "hnsw_upper", "hnsw_keys", "hnsw_free"]
