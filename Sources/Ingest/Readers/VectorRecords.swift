@@ -124,7 +124,10 @@ public enum NamesReader {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ReaderError(.invalidUTF8, file: path, line: firstInvalidUTF8Line(bytes), "invalid UTF-8 bytes; save the file as UTF-8")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        // Split on scalars, not Characters: "\r\n" is one Character in Swift.
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            String(String.UnicodeScalarView(line.last == "\r" ? line.dropLast() : line[...]))
+        }
         if lines.last == "" { lines.removeLast() }
         guard !lines.isEmpty else { throw ReaderError(.empty, file: path, line: 0, "file is empty; expected one name per line") }
         var seen: [String: Int] = [:]
