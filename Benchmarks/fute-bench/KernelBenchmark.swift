@@ -37,7 +37,7 @@ func runKernels(dimensions: [Int], json: Bool) {
                 ]
                 for (name, s, c, cf) in rows {
                     results.append(["kernel": name, "dimension": d, "swift_ns": s, "c_ns": c, "c_reassoc_ns": cf])
-                    if !json { print(String(format: "%-15@ %-6d %-10.2f %-10.2f %-10.2f", name as NSString, d, s, c, cf)) }
+                    if !json { print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(format: "%-6d %-10.2f %-10.2f %-10.2f", d, s, c, cf)) }
                 }
             }
         }

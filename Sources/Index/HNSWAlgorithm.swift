@@ -98,6 +98,13 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// lower slot not guaranteed: graph search). `ef` is raised to `k` when smaller.
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
                        isAllowed: ((UInt32) throws -> Bool)? = nil) throws -> [(slot: UInt32, distance: Float)] {
+        try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
+            try searchPrepared(q, k: k, ef: ef, context: &context, isAllowed: isAllowed)
+        }
+    }
+
+    func searchPrepared(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
+                        isAllowed: ((UInt32) throws -> Bool)?) throws -> [(slot: UInt32, distance: Float)] {
         guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
         var current = entry
         var currentDistance = try store.distance(query, to: entry)
@@ -145,6 +152,12 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// Inserts a node for `key` (which must not be present) and links it into the graph.
     @discardableResult
     public func insert(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
+        try withPrepared(vector, dimension: store.dimension, metric: store.metric) { v in
+            try insertPrepared(key: key, vector: v, context: &context)
+        }
+    }
+
+    func insertPrepared(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
         let level = parameters.level(forKey: key)
         let slot = try store.allocate(key: key, vector: vector, level: level)
         guard let (entry, top) = try store.entryPoint() else {

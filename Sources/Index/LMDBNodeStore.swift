@@ -210,7 +210,7 @@ final class LMDBNodeStore: HNSWNodeStore {
     @inline(__always)
     func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float {
         let v = (try record(slot) + layout.vectorOffset).assumingMemoryBound(to: Float.self)
-        return Distance.distance(header.metric, query, v, count: header.dimension)
+        return storedDistance(header.metric, query, v, count: header.dimension)
     }
 
     func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
