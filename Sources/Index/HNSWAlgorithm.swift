@@ -66,6 +66,9 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
             if current > lowerBound && (context.results.count == ef || isAllowed == nil) { break }
             let node = context.candidates.pop().slot
             try store.withNeighbors(of: node, layer: layer) { links in
+                // Start the memory loads of every unvisited neighbour before computing any
+                // distance: the vectors of a large graph are cache misses.
+                for n in links where !context.isVisited(n) { store.prefetch(n) }
                 for n in links {
                     guard context.visit(n) else { continue }
                     let d = try store.distance(query, to: n)

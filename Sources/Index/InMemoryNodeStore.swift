@@ -54,6 +54,13 @@ public final class InMemoryNodeStore: HNSWNodeStore {
         }
     }
 
+    @inline(__always)
+    public func prefetch(_ slot: UInt32) {
+        vectors.withUnsafeBufferPointer { v in
+            Prefetch.read(UnsafeRawPointer(v.baseAddress! + Int(slot) * dimension), bytes: min(1024, 4 * dimension))
+        }
+    }
+
     public func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
         try vectors.withUnsafeBufferPointer { v in try body(v.baseAddress! + Int(slot) * dimension) }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import Storage
 
@@ -80,6 +81,8 @@ final class LMDBNodeStore: HNSWNodeStore {
     let layout: NodeLayout
     let blockBytes: Int
     let maxLinks: Int
+    /// How much of a vector to prefetch (FUTE_PREFETCH_BYTES overrides, for experiments).
+    let prefetchBytes: Int
 
     /// Clean block addresses in the map (nil = not yet looked up).
     var blockTable: [UnsafeRawPointer?] = []
@@ -105,6 +108,7 @@ final class LMDBNodeStore: HNSWNodeStore {
         self.layout = header.layout
         self.blockBytes = header.nodesPerBlock * header.stride
         self.maxLinks = header.parameters.m
+        self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
     }
 
     deinit {
@@ -215,6 +219,12 @@ final class LMDBNodeStore: HNSWNodeStore {
 
     func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
         try body((try record(slot) + layout.vectorOffset).assumingMemoryBound(to: Float.self))
+    }
+
+    @inline(__always)
+    func prefetch(_ slot: UInt32) {
+        guard let r = try? record(slot) else { return }
+        Prefetch.read(r + layout.vectorOffset, bytes: prefetchBytes)
     }
 
     @inline(__always)
@@ -400,3 +410,9 @@ final class LMDBNodeStore: HNSWNodeStore {
         ownedCopies.removeAll()
     }
 }
+
+/// Bytes of each vector to prefetch during search (default 1 KiB; FUTE_PREFETCH_BYTES overrides).
+let prefetchLimit: Int = {
+    if let s = getenv("FUTE_PREFETCH_BYTES"), let v = Int(String(cString: s)), v >= 0 { return v }
+    return 1024
+}()

@@ -24,6 +24,8 @@ public protocol HNSWNodeReader {
     func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R
     /// Lends the node's links on `layer` (valid only inside `body`).
     func withNeighbors<R>(of slot: UInt32, layer: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R
+    /// Hints that the node's vector will be read soon (may do nothing).
+    func prefetch(_ slot: UInt32)
     /// Every live slot (for invariant checks and deletion repair; O(n)).
     func liveSlots() throws -> [UInt32]
     /// The slot holding `key`, if any.
@@ -45,6 +47,9 @@ public protocol HNSWNodeStore: HNSWNodeReader {
 }
 
 extension HNSWNodeReader {
+    /// No hint by default.
+    public func prefetch(_ slot: UInt32) {}
+
     /// Copies the node's links on `layer`.
     public func neighbors(of slot: UInt32, layer: Int) throws -> [UInt32] {
         try withNeighbors(of: slot, layer: layer) { Array($0) }

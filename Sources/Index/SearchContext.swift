@@ -78,6 +78,13 @@ public struct SearchContext {
         generation &+= 1
     }
 
+    /// Whether `slot` was visited in this generation.
+    @inline(__always)
+    func isVisited(_ slot: UInt32) -> Bool {
+        let i = Int(slot)
+        return i < marks.count && marks[i] == generation
+    }
+
     /// Marks `slot` visited; returns false if it already was.
     @inline(__always)
     mutating func visit(_ slot: UInt32) -> Bool {
