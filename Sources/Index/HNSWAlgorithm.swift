@@ -48,7 +48,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     }
 
     /// Beam search on one layer. On return `context.results` holds up to `ef` nearest nodes
-    /// (as a max-heap of negated distances) that pass `isAllowed`; all nodes are traversed.
+    /// (as a max-heap) that pass `isAllowed`; all nodes are traversed.
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      context: inout SearchContext, isAllowed: ((UInt32) throws -> Bool)? = nil) throws {
         context.beginVisit(capacity: store.slotCapacity)
@@ -57,7 +57,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         _ = context.visit(entry)
         var lowerBound: Float = .infinity
         if try isAllowed?(entry) ?? true {
-            context.results.push(-entryDistance, entry)
+            context.results.push(entryDistance, entry)
             lowerBound = entryDistance
         }
         context.candidates.push(entryDistance, entry)
@@ -75,9 +75,9 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
                     if context.results.count < ef || d < lowerBound {
                         context.candidates.push(d, n)
                         if try isAllowed?(n) ?? true {
-                            context.results.push(-d, n)
+                            context.results.push(d, n)
                             if context.results.count > ef { context.results.pop() }
-                            lowerBound = -context.results.topDistance
+                            lowerBound = context.results.topDistance
                         }
                     }
                 }
@@ -91,7 +91,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         out.reserveCapacity(context.results.count)
         while !context.results.isEmpty {
             let (d, s) = context.results.pop()
-            out.append((s, -d))
+            out.append((s, d))
         }
         out.reverse()
         return out
