@@ -42,23 +42,21 @@ final class FuteDBGateway: StoreGateway {
     }
 
     func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String, batchSize: Int,
-                progress: (Int) -> Void) throws {
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws {
         var state = try load()
         if !state.spaces.contains(where: { $0.name == space }) {
             state.spaces.append(Space(name: space, dimension: records.first?.vector.count ?? 0, metric: creation.metric))
         }
-        var written = 0
-        for start in stride(from: 0, to: records.count, by: batchSize) {
+        for (batch, start) in stride(from: 0, to: records.count, by: batchSize).enumerated() {
             for record in records[start..<min(records.count, start + batchSize)] {
                 let metadata = (record.meta ?? [:]).compactMapValues(MetadataText.render)
                 state.subjects.removeAll { $0.name == record.name }
                 state.subjects.append(Subject(name: record.name, kind: record.kind ?? defaultKind, metadata: metadata))
                 state.embeddings.removeAll { $0.space == space && $0.subject == record.name }
                 state.embeddings.append(Embedding(space: space, subject: record.name, vector: record.vector))
-                written += 1
             }
             try save(state)
-            progress(written)
+            try committed(batch, start..<min(records.count, start + batchSize))
         }
     }
 

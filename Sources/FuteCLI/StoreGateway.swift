@@ -32,9 +32,11 @@ struct StoreStats: Sendable {
 protocol StoreGateway {
     func spaces() throws -> [SpaceInfo]
     func stats() throws -> StoreStats
-    /// Writes `records` into `space` in batches of `batchSize`, one write transaction each.
+    /// Writes `records` into `space` in batches of `batchSize`, one write transaction each;
+    /// `committed` is called after each batch's transaction has committed, with the batch's index
+    /// and its record range.
     func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String, batchSize: Int,
-                progress: (Int) -> Void) throws
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
     func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
     func snapshot(space: String) throws -> TaskSpaceSnapshot
     func addObservations(_ records: [ObservationRecord]) throws

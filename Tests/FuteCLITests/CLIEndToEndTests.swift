@@ -180,6 +180,17 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(try snapshot(), before)
     }
 
+    func testProgressLogRecordsEveryCommittedBatch() throws {
+        var generator = SeededVectors(seed: 7)
+        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 25, dimension: 3)))
+        let log = scratch.path("progress.log")
+        let result = try fute.run(["ingest", "--db", db, "--space", "s", "--batch-size", "10", "--progress-log", log, file])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8),
+                       "batch 0 records 0-9 committed 10\nbatch 1 records 10-19 committed 20\nbatch 2 records 20-24 committed 25\n")
+        XCTAssertFalse(result.stderr.contains("\r"), "no progress line when stderr is not a terminal")
+    }
+
     func testQueriesRefuseToMixSpacesNamingBoth() throws {
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "a", try scratch.write("a.jsonl", jsonLines([[1, 0], [0, 1]], prefix: "a"))]).status, 0)
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "b", try scratch.write("b.jsonl", jsonLines([[1, 0, 0]], prefix: "b"))]).status, 0)

@@ -39,6 +39,7 @@ struct IngestCommand: FuteCommand {
                 OptionSpec("names", valueName: "FILE", help: "Names for .npy/.fvecs rows, one per line."),
                 OptionSpec("m", valueName: "N", help: "HNSW M (links per node) of a new space (default: 16)."),
                 OptionSpec("ef-construction", valueName: "N", help: "HNSW efConstruction of a new space (default: 200)."),
+                OptionSpec("progress-log", valueName: "FILE", help: "After each committed batch, append and fsync a line 'batch N records FIRST-LAST committed TOTAL'."),
             ] + CommandRegistry.ingestExtensions.flatMap { $0.options },
             positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs)."))
     }
@@ -52,6 +53,7 @@ struct IngestCommand: FuteCommand {
     let m: Int?
     let efConstruction: Int?
     let files: [String]
+    let progressLog: String?
     let delegate: (any IngestExtension)?
 
     init(parsing arguments: ParsedArguments, io: CommandIO) throws {
@@ -71,6 +73,7 @@ struct IngestCommand: FuteCommand {
         m = arguments.has("m") ? try arguments.integer("m", default: 16, minimum: 2) : nil
         efConstruction = arguments.has("ef-construction") ? try arguments.integer("ef-construction", default: 200) : nil
         names = arguments.value("names")
+        progressLog = arguments.value("progress-log")
         files = arguments.positionals
         guard delegate != nil || !files.isEmpty else {
             throw UsageError("missing input: give one or more FILE arguments (.jsonl, .npy, .fvecs)")
@@ -118,11 +121,45 @@ struct IngestCommand: FuteCommand {
         }
         // 2. Write in batches.
         let showProgress = io.stderrIsTerminal && all.count > batchSize
+        let log = try progressLog.map(ProgressLog.init(path:))
         try store.ingest(space: space, creation: SpaceCreation(metric: metric ?? "cosine", m: m, efConstruction: efConstruction),
-                         records: all, defaultKind: kind, batchSize: batchSize) { written in
-            if showProgress { io.progress("\rfute-db: ingested \(written)/\(all.count)") }
+                         records: all, defaultKind: kind, batchSize: batchSize) { batch, range in
+            try log?.append("batch \(batch) records \(range.lowerBound)-\(range.upperBound - 1) committed \(range.upperBound)")
+            if showProgress { io.progress("\rfute-db: ingested \(range.upperBound)/\(all.count)") }
         }
         if showProgress { io.progress("\n") }
         io.note("fute-db: stored \(all.count) vectors (dimension \(dimension.value)) in space '\(space)' from \(files.joined(separator: ", "))")
+    }
+}
+
+/// An append-only log of committed batches, flushed to disk (fsync) line by line, so a crash
+/// harness can tell which batches were acknowledged before the process died.
+final class ProgressLog {
+    private let handle: FileHandle
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CommandError("cannot create --progress-log \(path); check the directory exists and is writable")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CommandError("cannot open --progress-log \(path) for writing; check permissions")
+        }
+        self.handle = handle
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    func append(_ line: String) throws {
+        do {
+            try handle.write(contentsOf: Data((line + "\n").utf8))
+            try handle.synchronize()
+        } catch {
+            throw CommandError("writing --progress-log \(path) failed: \(error.localizedDescription)")
+        }
     }
 }
