@@ -7,7 +7,7 @@ import PackageDescription
 /// Swift refuses `unsafeFlags` in packages consumed by version, so FMA is opt-in through the
 /// environment rather than a hard requirement: `FUTE_NATIVE=1 swift build -c release`.
 let native = ProcessInfo.processInfo.environment["FUTE_NATIVE"].map { $0 != "0" && !$0.isEmpty } ?? false
-let nativeSwift: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "znver3"])] : []
+let nativeSwift: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "znver3"]), .define("FUTE_FMA")] : []
 let nativeC: [CSetting] = native ? [.unsafeFlags(["-mavx2", "-mfma"])] : []
 
 let package = Package(
@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Storage", dependencies: ["CLMDB"]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: nativeSwift),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: nativeSwift, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Index", dependencies: ["Kernels", "Storage"], swiftSettings: nativeSwift),
         .target(name: "FuteDB", dependencies: ["Storage", "Kernels", "Index"]),
         .target(name: "Ingest", dependencies: ["FuteDB", "Kernels"], swiftSettings: nativeSwift),

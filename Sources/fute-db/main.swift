@@ -1,3 +1,1 @@
-import FuteCLI
-
-FuteCommandLine.main()
+import FuteCLI; FuteCommandLine.main()

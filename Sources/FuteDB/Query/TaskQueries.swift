@@ -1,0 +1,214 @@
+import Foundation
+
+/// One subject's embedding in a space, as the query layer sees it.
+public struct TaskEntry: Sendable, Equatable {
+    /// Subject name.
+    public var name: String
+    /// `"dataset"` or `"model"`.
+    public var kind: String
+    /// Top-level scalar metadata rendered as text (`"sentiment"`, `"0.5"`, `"true"`), for filters and display.
+    public var metadata: [String: String]
+    /// The embedding.
+    public var vector: [Float]
+
+    /// Creates an entry.
+    public init(name: String, kind: String, metadata: [String: String] = [:], vector: [Float]) {
+        self.name = name
+        self.kind = kind
+        self.metadata = metadata
+        self.vector = vector
+    }
+}
+
+/// Everything the query layer reads about one space, loaded once per query (task libraries are
+/// small: hundreds to thousands of subjects, so exact scoring in Double is cheap and exact).
+public struct TaskSpaceSnapshot: Sendable {
+    /// Space name.
+    public var space: String
+    /// The space's metric name (`cosine`, `l2`, `ip`), used by `nearest`.
+    public var metric: String
+    /// Vector dimension.
+    public var dimension: Int
+    /// Every embedded subject, in any order.
+    public var entries: [TaskEntry]
+    /// Observed transfer results (all metrics; filtered by `metric` where used).
+    public var observations: [TransferRecord]
+    /// For subjects that are not in this space: the other spaces that hold them (for the
+    /// "refuses to mix spaces" error).
+    public var otherSpacesOf: @Sendable (String) -> [String]
+
+    /// Creates a snapshot.
+    public init(space: String, metric: String, dimension: Int, entries: [TaskEntry], observations: [TransferRecord] = [],
+                otherSpacesOf: @escaping @Sendable (String) -> [String] = { _ in [] }) {
+        self.space = space
+        self.metric = metric
+        self.dimension = dimension
+        self.entries = entries
+        self.observations = observations
+        self.otherSpacesOf = otherSpacesOf
+    }
+
+    /// The entry named `name`, or an error that names the space (and the space that does hold it).
+    public func entry(_ name: String) throws(QueryError) -> TaskEntry {
+        if let entry = entries.first(where: { $0.name == name }) { return entry }
+        let others = otherSpacesOf(name)
+        if let other = others.first {
+            throw QueryError(.otherSpace,
+                             "'\(name)' has no embedding in space '\(space)' but has one in space '\(other)'; vectors from different spaces are never compared — query with --space \(other), or embed '\(name)' in '\(space)'")
+        }
+        throw QueryError(.unknownSubject, "no subject named '\(name)' in space '\(space)'; list subjects with fute-db stats, or ingest it first")
+    }
+}
+
+/// An observed transfer result, as the query layer uses it.
+public struct TransferRecord: Sendable, Equatable {
+    /// Source (intermediate) task.
+    public var source: String
+    /// Target task.
+    public var target: String
+    /// Metric name.
+    public var metric: String
+    /// Observed score.
+    public var score: Double
+
+    /// Creates a record.
+    public init(source: String, target: String, metric: String = "score", score: Double) {
+        self.source = source
+        self.target = target
+        self.metric = metric
+        self.score = score
+    }
+}
+
+/// A query-layer failure: what happened and what to do.
+public struct QueryError: Error, CustomStringConvertible, Equatable {
+    /// Categories callers may branch on.
+    public enum Code: Sendable, Equatable { case unknownSubject, otherSpace, dimensionMismatch, noObservations, badFilter }
+    /// The category.
+    public var code: Code
+    /// The message.
+    public var message: String
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    /// The message.
+    public var description: String { message }
+}
+
+/// A metadata filter `key=value`: the subject's top-level metadata `key`, rendered as text, equals `value`.
+public struct MetadataFilter: Sendable, Equatable {
+    /// Metadata key.
+    public var key: String
+    /// Required value (text).
+    public var value: String
+
+    /// Parses `key=value`.
+    public init(parsing text: String) throws(QueryError) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw QueryError(.badFilter, "filter '\(text)' must look like key=value, e.g. --where family=sentiment")
+        }
+        key = String(text[..<equals])
+        value = String(text[text.index(after: equals)...])
+    }
+
+    /// Creates a filter.
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    /// Whether `entry` passes.
+    public func matches(_ entry: TaskEntry) -> Bool { entry.metadata[key] == value }
+}
+
+/// One row of a nearest-task answer.
+public struct TaskMatch: Sendable, Equatable {
+    /// Subject name.
+    public var name: String
+    /// `dataset` or `model`.
+    public var kind: String
+    /// Similarity for cosine/ip (higher is nearer), squared L2 for l2 (lower is nearer).
+    public var score: Double
+    /// The subject's metadata.
+    public var metadata: [String: String]
+}
+
+/// Scoring in Double (exact for ranking on small task libraries).
+public enum TaskScoring {
+    /// Cosine similarity; 0 when either vector is zero.
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for i in 0..<min(a.count, b.count) {
+            let x = Double(a[i]), y = Double(b[i])
+            dot += x * y
+            na += x * x
+            nb += y * y
+        }
+        guard na > 0, nb > 0 else { return 0 }
+        return dot / (na.squareRoot() * nb.squareRoot())
+    }
+
+    /// The user-facing score of `metric`: cosine similarity, dot product, or squared L2.
+    public static func score(_ metric: String, _ a: [Float], _ b: [Float]) -> Double {
+        var total = 0.0
+        switch metric {
+        case "l2":
+            for i in 0..<min(a.count, b.count) {
+                let difference = Double(a[i]) - Double(b[i])
+                total += difference * difference
+            }
+            return total
+        case "ip":
+            for i in 0..<min(a.count, b.count) { total += Double(a[i]) * Double(b[i]) }
+            return total
+        default:
+            return cosine(a, b)
+        }
+    }
+
+    /// Whether higher scores are nearer under `metric`.
+    public static func higherIsNearer(_ metric: String) -> Bool { metric != "l2" }
+}
+
+/// Nearest tasks and model selection over a snapshot.
+public enum TaskQueries {
+    /// Subjects nearest to `vector` by the space's metric, filtered by kind and metadata, leaving
+    /// `excluding` out. Ties are broken by name. Throws when the vector's dimension is wrong.
+    public static func nearest(in snapshot: TaskSpaceSnapshot, to vector: [Float], k: Int, kind: String? = nil,
+                               filters: [MetadataFilter] = [], excluding: String? = nil) throws(QueryError) -> [TaskMatch] {
+        guard vector.count == snapshot.dimension else {
+            throw QueryError(.dimensionMismatch, "query vector has \(vector.count) numbers but space '\(snapshot.space)' has dimension \(snapshot.dimension)")
+        }
+        let higher = TaskScoring.higherIsNearer(snapshot.metric)
+        var matches: [TaskMatch] = []
+        for entry in snapshot.entries {
+            if entry.name == excluding { continue }
+            if let kind, entry.kind != kind { continue }
+            if !filters.allSatisfy({ $0.matches(entry) }) { continue }
+            let score = TaskScoring.score(snapshot.metric, vector, entry.vector)
+            matches.append(TaskMatch(name: entry.name, kind: entry.kind, score: score, metadata: entry.metadata))
+        }
+        matches.sort { (a: TaskMatch, b: TaskMatch) -> Bool in
+            if a.score != b.score { return higher ? a.score > b.score : a.score < b.score }
+            return a.name < b.name
+        }
+        return Array(matches.prefix(k))
+    }
+
+    /// Subjects nearest to the stored subject `name` (which is left out of the results).
+    public static func nearest(in snapshot: TaskSpaceSnapshot, toSubject name: String, k: Int, kind: String? = nil,
+                               filters: [MetadataFilter] = []) throws(QueryError) -> [TaskMatch] {
+        let entry = try snapshot.entry(name)
+        return try nearest(in: snapshot, to: entry.vector, k: k, kind: kind, filters: filters, excluding: name)
+    }
+
+    /// Model (and model+prompt) subjects ranked by cosine similarity to the dataset `task`.
+    public static func models(in snapshot: TaskSpaceSnapshot, forTask task: String, k: Int,
+                              filters: [MetadataFilter] = []) throws(QueryError) -> [TaskMatch] {
+        let entry = try snapshot.entry(task)
+        let cosineSnapshot = TaskSpaceSnapshot(space: snapshot.space, metric: "cosine", dimension: snapshot.dimension, entries: snapshot.entries)
+        return try nearest(in: cosineSnapshot, to: entry.vector, k: k, kind: "model", filters: filters, excluding: task)
+    }
+}

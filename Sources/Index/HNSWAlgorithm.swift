@@ -1,0 +1,302 @@
+import Kernels
+
+/// HNSW as hnswlib implements it (Malkov & Yashunin), over any ``HNSWNodeStore``:
+/// random level with `mult = 1/ln(M)`, greedy descent through the upper layers, beam search of
+/// width `ef` on the lower ones, neighbour selection by the heuristic (keep a candidate only if
+/// it is closer to the base than to every neighbour kept so far), `M` links on upper layers and
+/// `2M` on layer 0, overflowing lists re-selected by the same heuristic.
+///
+/// Deletion repairs the graph instead of leaving a tombstone: every node that linked to the
+/// deleted one re-selects its links, by the heuristic, from its remaining links plus the deleted
+/// node's links; the entry point moves to a node of the highest remaining level.
+public struct HNSWAlgorithm<Store: HNSWNodeReader> {
+    /// The node store.
+    public let store: Store
+    /// Graph parameters.
+    public let parameters: HNSWParameters
+
+    /// Creates the algorithm over `store`.
+    public init(store: Store, parameters: HNSWParameters) {
+        self.store = store
+        self.parameters = parameters
+    }
+
+    /// Link capacity of `layer`.
+    @inline(__always)
+    func maxLinks(_ layer: Int) -> Int { layer == 0 ? parameters.maxLinksLayer0 : parameters.m }
+
+    // MARK: - Search
+
+    /// Greedy descent on one layer: move to any closer neighbour until none is closer.
+    func greedy(_ query: UnsafePointer<Float>, from start: UInt32, distance startDistance: Float, layer: Int) throws -> (UInt32, Float) {
+        var current = start, currentDistance = startDistance
+        var changed = true
+        while changed {
+            changed = false
+            try store.withNeighbors(of: current, layer: layer) { links in
+                for n in links {
+                    let d = try store.distance(query, to: n)
+                    if d < currentDistance {
+                        currentDistance = d
+                        current = n
+                        changed = true
+                    }
+                }
+            }
+        }
+        return (current, currentDistance)
+    }
+
+    /// Beam search on one layer. On return `context.results` holds up to `ef` nearest nodes
+    /// (as a max-heap of negated distances) that pass `isAllowed`; all nodes are traversed.
+    func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
+                     context: inout SearchContext, isAllowed: ((UInt32) throws -> Bool)? = nil) throws {
+        context.beginVisit(capacity: store.slotCapacity)
+        context.candidates.removeAll()
+        context.results.removeAll()
+        _ = context.visit(entry)
+        var lowerBound: Float = .infinity
+        if try isAllowed?(entry) ?? true {
+            context.results.push(-entryDistance, entry)
+            lowerBound = entryDistance
+        }
+        context.candidates.push(entryDistance, entry)
+        while !context.candidates.isEmpty {
+            let current = context.candidates.topDistance
+            if current > lowerBound && (context.results.count == ef || isAllowed == nil) { break }
+            let node = context.candidates.pop().slot
+            try store.withNeighbors(of: node, layer: layer) { links in
+                for n in links {
+                    guard context.visit(n) else { continue }
+                    let d = try store.distance(query, to: n)
+                    if context.results.count < ef || d < lowerBound {
+                        context.candidates.push(d, n)
+                        if try isAllowed?(n) ?? true {
+                            context.results.push(-d, n)
+                            if context.results.count > ef { context.results.pop() }
+                            lowerBound = -context.results.topDistance
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drains `context.results` into an ascending array of (slot, distance).
+    func drainResults(_ context: inout SearchContext) -> [(slot: UInt32, distance: Float)] {
+        var out: [(slot: UInt32, distance: Float)] = []
+        out.reserveCapacity(context.results.count)
+        while !context.results.isEmpty {
+            let (d, s) = context.results.pop()
+            out.append((s, -d))
+        }
+        out.reverse()
+        return out
+    }
+
+    /// The `k` nearest live nodes to `query` passing `isAllowed`, ascending distance (ties by
+    /// lower slot not guaranteed: graph search). `ef` is raised to `k` when smaller.
+    public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
+                       isAllowed: ((UInt32) throws -> Bool)? = nil) throws -> [(slot: UInt32, distance: Float)] {
+        guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
+        var current = entry
+        var currentDistance = try store.distance(query, to: entry)
+        var layer = top
+        while layer > 0 {
+            (current, currentDistance) = try greedy(query, from: current, distance: currentDistance, layer: layer)
+            layer -= 1
+        }
+        try searchLayer(query, entry: current, entryDistance: currentDistance, ef: max(ef, k), layer: 0,
+                        context: &context, isAllowed: isAllowed)
+        var results = drainResults(&context)
+        if results.count > k { results.removeLast(results.count - k) }
+        return results
+    }
+
+    /// hnswlib's `getNeighborsByHeuristic2`: from `candidates` sorted ascending by distance to
+    /// the base, keep a candidate only if it is closer to the base than to every kept one; at
+    /// most `m`.
+    func selectByHeuristic(_ candidates: [(slot: UInt32, distance: Float)], m: Int) throws -> [(slot: UInt32, distance: Float)] {
+        if candidates.count <= m { return candidates }
+        var kept: [(slot: UInt32, distance: Float)] = []
+        kept.reserveCapacity(m)
+        for c in candidates {
+            if kept.count >= m { break }
+            var good = true
+            try store.withVector(of: c.slot) { v in
+                for k in kept where try store.distance(v, to: k.slot) < c.distance {
+                    good = false
+                    break
+                }
+            }
+            if good { kept.append(c) }
+        }
+        return kept
+    }
+}
+
+/// Orders (slot, distance) pairs ascending by distance, ties by lower slot (deterministic).
+@inline(__always)
+func ascending(_ a: (slot: UInt32, distance: Float), _ b: (slot: UInt32, distance: Float)) -> Bool {
+    a.distance < b.distance || (a.distance == b.distance && a.slot < b.slot)
+}
+
+extension HNSWAlgorithm where Store: HNSWNodeStore {
+    /// Inserts a node for `key` (which must not be present) and links it into the graph.
+    @discardableResult
+    public func insert(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
+        let level = parameters.level(forKey: key)
+        let slot = try store.allocate(key: key, vector: vector, level: level)
+        guard let (entry, top) = try store.entryPoint() else {
+            try store.setEntryPoint((slot, level))
+            return slot
+        }
+        var current = entry
+        var currentDistance = try store.distance(vector, to: entry)
+        var layer = top
+        while layer > level {
+            (current, currentDistance) = try greedy(vector, from: current, distance: currentDistance, layer: layer)
+            layer -= 1
+        }
+        layer = min(level, top)
+        while layer >= 0 {
+            try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
+                            layer: layer, context: &context, isAllowed: { $0 != slot })
+            let found = drainResults(&context).sorted(by: ascending)
+            let selected = try selectByHeuristic(found, m: parameters.m)
+            try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))
+            for neighbor in selected {
+                try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer)
+            }
+            if let closest = selected.first {
+                current = closest.slot
+                currentDistance = closest.distance
+            }
+            layer -= 1
+        }
+        if level > top { try store.setEntryPoint((slot, level)) }
+        return slot
+    }
+
+    /// Adds `target` to `source`'s links on `layer`, re-selecting by the heuristic when full.
+    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws {
+        var links = try store.neighbors(of: source, layer: layer)
+        if links.contains(target) { return }
+        let capacity = maxLinks(layer)
+        if links.count < capacity {
+            links.append(target)
+            try store.setNeighbors(of: source, layer: layer, links)
+            return
+        }
+        var candidates: [(slot: UInt32, distance: Float)] = [(target, distance)]
+        try store.withVector(of: source) { v in
+            for l in links { candidates.append((l, try store.distance(v, to: l))) }
+        }
+        candidates.sort(by: ascending)
+        let selected = try selectByHeuristic(candidates, m: capacity)
+        try store.setNeighbors(of: source, layer: layer, selected.map(\.slot))
+    }
+
+    /// Removes the node for `key` and repairs the graph. Returns false if the key is absent.
+    ///
+    /// Finding the nodes that link to the deleted one is a scan of all live nodes' links (the
+    /// graph keeps no reverse links): O(n·M) memory reads per deletion.
+    @discardableResult
+    public func remove(key: UInt64) throws -> Bool {
+        guard let slot = try store.slot(forKey: key) else { return false }
+        let level = try store.level(of: slot)
+        var deletedLinks: [[UInt32]] = []
+        for layer in 0...level { deletedLinks.append(try store.neighbors(of: slot, layer: layer)) }
+
+        // In-neighbours on every layer the deleted node lives on, and how many live in-links
+        // each of its out-neighbours has (to find nodes the deletion would orphan).
+        var inNeighbors: [[UInt32]] = Array(repeating: [], count: level + 1)
+        var inDegree: [[UInt32: Int]] = deletedLinks.map { links in
+            Dictionary(uniqueKeysWithValues: links.map { ($0, 0) })
+        }
+        for s in try store.liveSlots() where s != slot {
+            let top = min(try store.level(of: s), level)
+            for layer in 0...top {
+                let linksDeleted = try store.withNeighbors(of: s, layer: layer) { links -> Bool in
+                    var found = false
+                    for n in links {
+                        if n == slot { found = true } else if inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
+                    }
+                    return found
+                }
+                if linksDeleted { inNeighbors[layer].append(s) }
+            }
+        }
+
+        for layer in 0...level {
+            for u in inNeighbors[layer] {
+                let old = try store.neighbors(of: u, layer: layer)
+                var pool = Set(old)
+                pool.remove(slot)
+                for n in deletedLinks[layer] where n != u { pool.insert(n) }
+                var candidates: [(slot: UInt32, distance: Float)] = []
+                try store.withVector(of: u) { v in
+                    for c in pool { candidates.append((c, try store.distance(v, to: c))) }
+                }
+                candidates.sort(by: ascending)
+                let selected = try selectByHeuristic(candidates, m: maxLinks(layer)).map(\.slot)
+                try store.setNeighbors(of: u, layer: layer, selected)
+                for n in old where inDegree[layer][n] != nil { inDegree[layer][n]! -= 1 }
+                for n in selected where inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
+            }
+        }
+
+        // The entry point moves before orphans are re-attached, so searches start from a live node.
+        if let (entry, _) = try store.entryPoint(), entry == slot {
+            try store.setEntryPoint(try store.highestLevelNode(excluding: slot))
+        }
+        guard let (entry, _) = try store.entryPoint() else {
+            try store.free(slot)
+            return true
+        }
+        // Re-attach out-neighbours left without any in-link on a layer: link them from the
+        // nearest node on that layer that has room (or, failing that, the nearest node).
+        for layer in 0...level {
+            for (orphan, degree) in inDegree[layer].sorted(by: { $0.key < $1.key }) where degree == 0 && orphan != entry {
+                try reattach(orphan, layer: layer, excluding: slot)
+            }
+        }
+        try store.free(slot)
+        return true
+    }
+
+    /// Links `orphan` from a near node on `layer` so it is reachable again.
+    func reattach(_ orphan: UInt32, layer: Int, excluding deleted: UInt32) throws {
+        guard let (entry, top) = try store.entryPoint() else { return }
+        var context = SearchContext()
+        let found: [(slot: UInt32, distance: Float)] = try store.withVector(of: orphan) { v in
+            var current = entry
+            var currentDistance = try store.distance(v, to: entry)
+            var l = top
+            while l > layer {
+                (current, currentDistance) = try greedy(v, from: current, distance: currentDistance, layer: l)
+                l -= 1
+            }
+            try searchLayer(v, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
+                            layer: layer, context: &context, isAllowed: { $0 != orphan && $0 != deleted })
+            return drainResults(&context)
+        }
+        guard let nearest = found.first else { return }
+        let capacity = maxLinks(layer)
+        for candidate in found {
+            let links = try store.neighbors(of: candidate.slot, layer: layer)
+            if links.contains(orphan) { return }
+            if links.count < capacity {
+                try store.setNeighbors(of: candidate.slot, layer: layer, links + [orphan])
+                return
+            }
+        }
+        // Every near node is full: replace the nearest node's farthest link.
+        var links = try store.neighbors(of: nearest.slot, layer: layer)
+        let distances = try store.withVector(of: nearest.slot) { v in try links.map { try store.distance(v, to: $0) } }
+        if let farthest = distances.indices.max(by: { distances[$0] < distances[$1] }) {
+            links[farthest] = orphan
+            try store.setNeighbors(of: nearest.slot, layer: layer, links)
+        }
+    }
+}

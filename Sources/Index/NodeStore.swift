@@ -1,0 +1,64 @@
+import Kernels
+
+/// Read access to an HNSW graph's nodes, addressed by dense *slots* (`UInt32`).
+///
+/// The algorithm in ``HNSWAlgorithm`` is written against this protocol so it runs on the
+/// in-memory store (tests, benchmarks) and in place on LMDB pages (``HNSWGraph``). Methods
+/// throw only when the underlying storage fails or is corrupt.
+public protocol HNSWNodeReader {
+    /// Vector length.
+    var dimension: Int { get }
+    /// Distance used between vectors.
+    var metric: Metric { get }
+    /// One past the highest slot that may be in use (sizes visited sets).
+    var slotCapacity: Int { get }
+    /// The node where every search starts and its level, or nil for an empty graph.
+    func entryPoint() throws -> (slot: UInt32, level: Int)?
+    /// The top layer of a live node.
+    func level(of slot: UInt32) throws -> Int
+    /// The caller's key of a live node.
+    func key(of slot: UInt32) throws -> UInt64
+    /// Distance from `query` (`dimension` floats) to the node's vector.
+    func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float
+    /// Lends the node's vector (valid only inside `body`).
+    func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R
+    /// Lends the node's links on `layer` (valid only inside `body`).
+    func withNeighbors<R>(of slot: UInt32, layer: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R
+    /// Every live slot (for invariant checks and deletion repair; O(n)).
+    func liveSlots() throws -> [UInt32]
+    /// The slot holding `key`, if any.
+    func slot(forKey key: UInt64) throws -> UInt32?
+}
+
+/// Write access to an HNSW graph's nodes.
+public protocol HNSWNodeStore: HNSWNodeReader {
+    /// Creates a node for `key` with `vector` and `level`, no links; returns its slot.
+    func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32
+    /// Replaces the node's links on `layer` (at most the layer's capacity).
+    func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws
+    /// Frees a node (its links must no longer be referenced).
+    func free(_ slot: UInt32) throws
+    /// Sets or clears the entry point.
+    func setEntryPoint(_ entry: (slot: UInt32, level: Int)?) throws
+    /// A live node of the highest level other than `excluded`, or nil when none is left.
+    func highestLevelNode(excluding excluded: UInt32) throws -> (slot: UInt32, level: Int)?
+}
+
+extension HNSWNodeReader {
+    /// Copies the node's links on `layer`.
+    public func neighbors(of slot: UInt32, layer: Int) throws -> [UInt32] {
+        try withNeighbors(of: slot, layer: layer) { Array($0) }
+    }
+
+    /// Distance between two stored nodes.
+    public func distance(between a: UInt32, _ b: UInt32) throws -> Float {
+        try withVector(of: a) { try distance($0, to: b) }
+    }
+}
+
+extension HNSWNodeStore {
+    /// Replaces the node's links from an array.
+    public func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: [UInt32]) throws {
+        try neighbors.withUnsafeBufferPointer { try setNeighbors(of: slot, layer: layer, $0) }
+    }
+}

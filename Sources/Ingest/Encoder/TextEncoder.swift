@@ -1,0 +1,102 @@
+import Foundation
+
+/// One input to the encoder: a text, or a text pair encoded jointly (`[CLS] a [SEP] b [SEP]`).
+public struct TextInput: Sendable, Hashable, Codable {
+    /// The text (first segment).
+    public var text: String
+    /// The second segment of a pair, if any.
+    public var pair: String?
+    /// Creates an input.
+    public init(_ text: String, pair: String? = nil) {
+        self.text = text
+        self.pair = pair
+    }
+}
+
+/// A sentence encoder loaded from a local Hugging Face-format folder (`config.json`, `vocab.txt`,
+/// `model.safetensors`), e.g. all-MiniLM-L6-v2 fetched by `Tools/fetch-minilm.sh`. Nothing is
+/// downloaded at run time.
+///
+/// `encode` returns mean-pooled, L2-normalised sentence embeddings, as sentence-transformers does.
+public struct TextEncoder: Sendable {
+    /// The folder the encoder was loaded from.
+    public let directory: String
+    /// The tokenizer (`vocab.txt`).
+    public let tokenizer: WordPieceTokenizer
+    /// The transformer (`config.json` + `model.safetensors`).
+    public let model: BertModel
+    /// A readable identifier: the folder's last path component (e.g. `all-MiniLM-L6-v2`).
+    public let identifier: String
+    /// Tokens per forward batch; sequences are grouped by similar length up to this many tokens.
+    public var batchTokens = 4096
+
+    /// The width of the embeddings.
+    public var dimension: Int { model.configuration.hiddenSize }
+
+    /// Path of the weights file.
+    public var weightsPath: String { (directory as NSString).appendingPathComponent("model.safetensors") }
+
+    /// Loads the encoder in `directory`.
+    public init(directory: String, maxLength: Int = 256) throws {
+        let fm = FileManager.default
+        for file in ["config.json", "vocab.txt", "model.safetensors"] {
+            let p = (directory as NSString).appendingPathComponent(file)
+            guard fm.fileExists(atPath: p) else {
+                throw EncoderError("\(directory): no \(file); fetch the encoder with `Tools/fetch-minilm.sh \(directory)`")
+            }
+        }
+        self.directory = directory
+        let configuration = try BertConfiguration(file: (directory as NSString).appendingPathComponent("config.json"))
+        tokenizer = try WordPieceTokenizer(vocabularyFile: (directory as NSString).appendingPathComponent("vocab.txt"),
+                                           maxLength: min(maxLength, configuration.maxPositions))
+        let weights = try SafeTensorsFile(path: (directory as NSString).appendingPathComponent("model.safetensors"))
+        model = try BertModel(configuration: configuration, weights: weights)
+        let name = (directory as NSString).standardizingPath
+        identifier = (name as NSString).lastPathComponent
+    }
+
+    /// sha256 (hex) of `model.safetensors`: the provenance of every vector this encoder makes.
+    /// Reads the whole file (≈90 MB for MiniLM); call once and keep the result.
+    public func weightsChecksum() throws -> String {
+        do { return try SHA256.hexDigest(ofFile: weightsPath) } catch {
+            throw EncoderError("\(weightsPath): cannot read for its checksum (\(error.localizedDescription))")
+        }
+    }
+
+    /// Token ids and token type ids of one input, with `[CLS]`/`[SEP]` and truncation.
+    public func tokenize(_ input: TextInput) -> TokenizedInput {
+        tokenizer.encode(input.text, pair: input.pair)
+    }
+
+    /// Sentence embeddings (each `dimension` floats, unit length) in input order.
+    /// - Parameter progress: called after each batch with (inputs done, total).
+    public func encode(_ inputs: [TextInput], progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
+        let tokenized = inputs.map(tokenize)
+        return encode(tokenized: tokenized, progress: progress)
+    }
+
+    /// Sentence embeddings of already tokenized inputs, in input order.
+    public func encode(tokenized: [TokenizedInput], progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
+        let h = dimension
+        // Similar lengths together keep the per-sequence attention matrices alike in size.
+        let order = tokenized.indices.sorted { tokenized[$0].count < tokenized[$1].count || (tokenized[$0].count == tokenized[$1].count && $0 < $1) }
+        var result = [[Float]](repeating: [], count: tokenized.count)
+        var start = 0
+        while start < order.count {
+            var end = start
+            var tokens = 0
+            while end < order.count && (end == start || tokens + tokenized[order[end]].count <= batchTokens) {
+                tokens += tokenized[order[end]].count
+                end += 1
+            }
+            let batch = order[start..<end].map { tokenized[$0] }
+            let pooled = model.sentenceEmbeddings(batch)
+            for (j, index) in order[start..<end].enumerated() {
+                result[index] = Array(pooled[j * h ..< (j + 1) * h])
+            }
+            start = end
+            progress?(start, order.count)
+        }
+        return result
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+
+/// How a task embedding is made.
+public enum TaskEmbeddingMethod: String, Sendable, Codable, CaseIterable {
+    /// FUTE: train the surrogate on the labelled data (DTE) or on a model's predictions (MTE) and take its tuned parameters.
+    case fute
+    /// TextEmb (Vu et al. 2020): mean of the sentence embeddings; ignores labels (captures domain).
+    case textemb
+}
+
+/// Where a vector came from. Two vectors are comparable only when every field but `exampleCount` agrees.
+public struct EmbeddingProvenance: Sendable, Equatable, Codable {
+    /// The encoder's identifier (its folder name, e.g. `all-MiniLM-L6-v2`).
+    public var encoder: String
+    /// sha256 of the encoder's `model.safetensors`.
+    public var encoderChecksum: String
+    /// The method.
+    public var method: TaskEmbeddingMethod
+    /// The surrogate settings (seed, rank, activation, epochs, …); irrelevant for TextEmb but recorded.
+    public var surrogate: SurrogateSettings
+
+    /// Creates a provenance record.
+    public init(encoder: String, encoderChecksum: String, method: TaskEmbeddingMethod, surrogate: SurrogateSettings) {
+        self.encoder = encoder
+        self.encoderChecksum = encoderChecksum
+        self.method = method
+        self.surrogate = surrogate
+    }
+
+    /// Flat string form, suitable for a space's provenance map.
+    public var fields: [String: String] {
+        var f = ["encoder": encoder, "encoderChecksum": encoderChecksum, "method": method.rawValue]
+        if method == .fute {
+            f["seed"] = String(surrogate.seed)
+            f["rank"] = String(surrogate.rank)
+            f["activation"] = surrogate.activation.rawValue
+            f["epochs"] = String(surrogate.epochs)
+            f["learningRate"] = String(surrogate.learningRate)
+            f["batchSize"] = String(surrogate.batchSize)
+        }
+        return f
+    }
+
+    /// The names of fields that differ from `other`, each as `name: mine vs theirs`; empty when compatible.
+    public func mismatches(with other: [String: String]) -> [String] {
+        let mine = fields
+        return Set(mine.keys).union(other.keys).sorted().compactMap { key in
+            let a = mine[key] ?? "(none)", b = other[key] ?? "(none)"
+            return a == b ? nil : "\(key): \(a) vs \(b)"
+        }
+    }
+}
+
+/// Whether a vector describes a dataset or a model.
+public enum TaskEmbeddingKind: String, Sendable, Codable {
+    /// Dataset task embedding: made from gold labels.
+    case dte
+    /// Model task embedding: made from a model's predictions on unsupervised inputs.
+    case mte
+    /// TextEmb: mean sentence embedding of a dataset.
+    case textemb
+}
+
+/// A task embedding and how it was made.
+public struct TaskEmbedding: Sendable, Equatable {
+    /// The vector.
+    public var vector: [Float]
+    /// DTE, MTE or TextEmb.
+    public var kind: TaskEmbeddingKind
+    /// How it was made.
+    public var provenance: EmbeddingProvenance
+    /// Examples used.
+    public var exampleCount: Int
+}
+
+/// Turns labelled datasets (DTE, TextEmb) and model predictions (MTE) into task embeddings of one
+/// space, defined by the encoder, the method and the surrogate settings.
+public struct TaskEmbedder: Sendable {
+    /// The frozen encoder.
+    public let encoder: TextEncoder
+    /// What every vector from this embedder records.
+    public let provenance: EmbeddingProvenance
+
+    /// Creates an embedder; `encoderChecksum` is `encoder.weightsChecksum()` (pass it in to hash the weights once).
+    public init(encoder: TextEncoder, encoderChecksum: String, method: TaskEmbeddingMethod, settings: SurrogateSettings = .init()) {
+        self.encoder = encoder
+        provenance = EmbeddingProvenance(encoder: encoder.identifier, encoderChecksum: encoderChecksum, method: method, surrogate: settings)
+    }
+
+    /// Vector width: d for TextEmb, rank·(d+1) for FUTE.
+    public var dimension: Int {
+        provenance.method == .textemb ? encoder.dimension : provenance.surrogate.rank * (encoder.dimension + 1)
+    }
+
+    /// A dataset task embedding (FUTE DTE) or TextEmb of a labelled dataset.
+    public func embed(dataset: TaskDataset, progress: ((String, Int, Int) -> Void)? = nil) throws -> TaskEmbedding {
+        let features = encode(dataset, progress: progress)
+        return try embed(features: features, targets: dataset.examples.map(\.target), path: dataset.path,
+                         kind: provenance.method == .textemb ? .textemb : .dte)
+    }
+
+    /// A model task embedding (FUTE MTE) from a model's predictions on unsupervised inputs.
+    public func embed(predictions: TaskDataset, progress: ((String, Int, Int) -> Void)? = nil) throws -> TaskEmbedding {
+        guard provenance.method == .fute else {
+            throw DatasetError(path: predictions.path, line: nil, message: "a model task embedding needs --method fute; TextEmb of predictions ignores them")
+        }
+        let features = encode(predictions, progress: progress)
+        return try embed(features: features, targets: predictions.examples.map(\.target), path: predictions.path, kind: .mte)
+    }
+
+    /// The embedding from precomputed sentence embeddings (`features[i]` for example i).
+    public func embed(features: [[Float]], targets: [TaskTarget?], path: String, kind: TaskEmbeddingKind) throws -> TaskEmbedding {
+        let d = encoder.dimension
+        let n = features.count
+        guard n > 0 else { throw DatasetError(path: path, line: nil, message: "no examples") }
+        if provenance.method == .textemb {
+            var mean = [Float](repeating: 0, count: d)
+            for f in features { for k in 0..<d { mean[k] += f[k] } }
+            return TaskEmbedding(vector: mean.map { $0 / Float(n) }, kind: .textemb, provenance: provenance, exampleCount: n)
+        }
+        let surrogateTargets = try Self.surrogateTargets(targets, path: path)
+        let flat = features.flatMap { $0 }
+        let vector = SurrogateTrainer.embedding(features: flat, dimension: d, targets: surrogateTargets, settings: provenance.surrogate)
+        return TaskEmbedding(vector: vector, kind: kind, provenance: provenance, exampleCount: n)
+    }
+
+    /// Gold labels become one-hot rows over the sorted label names (the zero-initialised head makes
+    /// the embedding independent of that order); soft labels are used as given; values are regression.
+    static func surrogateTargets(_ targets: [TaskTarget?], path: String) throws -> SurrogateTargets {
+        guard let first = targets.first, let first else {
+            throw DatasetError(path: path, line: nil, field: "label", message: "no targets; FUTE needs \"label\", \"probs\" or \"value\" on every line")
+        }
+        switch first {
+        case .label:
+            var names: [String] = []
+            for t in targets { if case .label(let s)? = t { names.append(s) } }
+            guard names.count == targets.count else {
+                throw DatasetError(path: path, line: nil, field: "label", message: "some lines lack a class label")
+            }
+            let classes = Array(Set(names)).sorted()
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+            var y = [Float](repeating: 0, count: names.count * classes.count)
+            for (i, name) in names.enumerated() { if let c = index[name] { y[i * classes.count + c] = 1 } }
+            return .distributions(y, classes: classes.count)
+        case .probabilities(let p0):
+            var y: [Float] = []
+            for t in targets {
+                guard case .probabilities(let p)? = t, p.count == p0.count else {
+                    throw DatasetError(path: path, line: nil, field: "probs", message: "every line needs probs of the same length")
+                }
+                y += p
+            }
+            return .distributions(y, classes: p0.count)
+        case .value:
+            var v: [Float] = []
+            for t in targets {
+                guard case .value(let x)? = t else {
+                    throw DatasetError(path: path, line: nil, field: "value", message: "every line needs a numeric value")
+                }
+                v.append(Float(x))
+            }
+            return .values(v)
+        }
+    }
+
+    func encode(_ dataset: TaskDataset, progress: ((String, Int, Int) -> Void)?) -> [[Float]] {
+        encoder.encode(dataset.examples.map(\.input)) { done, total in progress?("encoding", done, total) }
+    }
+}
