@@ -6,5 +6,5 @@ extension CommandRegistry {
     static var encoderCommands: [any FuteCommand.Type] { [] }
 
     /// Extra input modes for `fute-db ingest` (e.g. `--dataset DIR`, `--predictions FILE`).
-    static var ingestExtensions: [Int] { [] }
+    static var ingestExtensions: [any IngestExtension.Type] { [] }
 }

@@ -233,3 +233,23 @@ struct JSONParser {
         return value
     }
 }
+
+extension ParsedJSON {
+    /// Parses one JSON text given on the command line (e.g. `--vector '[1, 2]'`).
+    /// - Throws: `ReaderError` located at `source` (e.g. `--vector`) with the column.
+    public static func parse(_ text: String, source: String) throws(ReaderError) -> ParsedJSON {
+        let bytes = Array(text.utf8)
+        do {
+            return try JSONParser.parse(bytes, range: 0..<bytes.count)
+        } catch {
+            throw ReaderError(error.message.contains("finite") ? .nonFinite : .malformedJSON, file: source, line: 1,
+                              "malformed JSON at column \(error.offset + 1): \(error.message)")
+        }
+    }
+
+    /// A non-empty array of numbers that fit a float32, as a vector.
+    public func floatVector(source: String) throws(ReaderError) -> [Float] {
+        let line = JSONLine(line: 1, object: ["vector": self])
+        return try JSONLineFields(line, file: source, allowed: ["vector"]).floatVector("vector")
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import FuteDB
+import Ingest
+
+/// `fute-db eval`: how good are the transferability rankings, against observed results.
+struct EvalCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "eval",
+            abstract: "Score transferability rankings against observed transfer results (NDCG@k, Regret@k, ρ).",
+            discussion: """
+                For each target t: candidates = sources with an observed score for t (source ≠ t, embedded in the space); \
+                predicted order = descending cosine similarity (ties by name); rel = observed score. \
+                NDCG@k = DCG@k/IDCG@k with gains 2^rel − 1 and discounts 1/log2(i+1) (targets with IDCG ≤ 0 are skipped \
+                and counted); Regret@k = 100·(max rel − best rel in the top k)/max rel; ρ = mean predicted rank of the \
+                truly best source. Also reported: the blended ranking of `query transfer` scored leave-one-target-out \
+                (the target's own observations hidden) and the expected values of a random ranking.
+                Truth is the stored observations, or --truth FILE.jsonl (observe's format).
+                """,
+            options: [
+                CommonOptions.db, CommonOptions.space,
+                OptionSpec("truth", valueName: "FILE", help: "Observed results to score against (default: the stored ones)."),
+                CommonOptions.k(default: 3, help: "Cut-off of NDCG@k and Regret@k"),
+                OptionSpec("metric", valueName: "NAME", help: "Observation metric (default: score)."),
+                OptionSpec("neighbours", valueName: "N", help: "Neighbour targets for the blended ranking (default: 5)."),
+                CommonOptions.json,
+            ])
+    }
+
+    let database: String, space: String, truth: String?, k: Int, metric: String, neighbours: Int, json: Bool
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        database = CommonOptions.databasePath(arguments, io: io)
+        space = try QueryCommand.requireSpace(arguments)
+        truth = arguments.value("truth")
+        k = try arguments.integer("k", default: 3)
+        metric = arguments.value("metric") ?? "score"
+        neighbours = try arguments.integer("neighbours", default: TransferQueries.defaultNeighbours, minimum: 0)
+        json = arguments.flag("json")
+    }
+
+    func run(io: CommandIO) throws {
+        let truthRecords = try truth.map { file in
+            try ObservationReader.read(file).map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
+        }
+        let store = try Stores.open(database, mustExist: true)
+        _ = try store.space(space)
+        let snapshot = try store.snapshot(space: space)
+        let records = truthRecords ?? snapshot.observations
+        guard records.contains(where: { $0.metric == metric }) else {
+            throw CommandError("no observations with metric '\(metric)' \(truth.map { "in \($0)" } ?? "in the store"); store some with fute-db observe FILE.jsonl, or pick --metric")
+        }
+        let report = TransferEvaluation.evaluate(snapshot: snapshot, truth: records, k: k, metric: metric, neighbours: neighbours)
+        if json {
+            io.print(Self.json(report, k: k).rendered)
+        } else {
+            io.print(Self.table(report, space: space, k: k))
+        }
+    }
+
+    static func summaryFields(_ summary: EvaluationSummary) -> [(String, OutputJSON)] {
+        [("targets", .int(summary.targets)), ("skipped", .int(summary.skipped)),
+         ("ndcg@k", .number(summary.ndcg)), ("regret@k", .number(summary.regret)), ("rho", .number(summary.rho))]
+    }
+
+    static func json(_ report: TransferEvaluationReport, k: Int) -> OutputJSON {
+        let summary = report.similarity
+        let blendedByTarget = Dictionary(report.blended.perTarget.map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
+        let perTarget: [OutputJSON] = summary.perTarget.map { target in
+            var fields: [(String, OutputJSON)] = [
+                ("target", .string(target.target)), ("candidates", .int(target.candidates)),
+                ("ndcg@k", .number(target.ndcg)), ("regret@k", .number(target.regret)), ("rho", .number(target.rho)),
+                ("best", .string(target.best)), ("predicted", .array(target.predictedOrder.map { .string($0) })),
+                ("random", .object([("ndcg@k", .number(target.randomNDCG)), ("regret@k", .number(target.randomRegret)), ("rho", .number(target.randomRho))])),
+            ]
+            if let blended = blendedByTarget[target.target] {
+                fields.append(("blended", .object([("ndcg@k", .number(blended.ndcg)), ("regret@k", .number(blended.regret)), ("rho", .number(blended.rho))])))
+            }
+            if let reason = target.skipped { fields.append(("skipped", .string(reason))) }
+            return .object(fields)
+        }
+        return .object(summaryFields(summary) + [
+            ("k", .int(k)),
+            ("per_target", .array(perTarget)),
+            ("random", .object([("ndcg@k", .number(summary.randomNDCG)), ("regret@k", .number(summary.randomRegret)), ("rho", .number(summary.randomRho))])),
+            ("blended", .object(summaryFields(report.blended))),
+        ])
+    }
+
+    static func table(_ report: TransferEvaluationReport, space: String, k: Int) -> String {
+        let summary = report.similarity
+        var lines = ["space \(space) (cosine similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)"]
+        var table = TextTable(headers: ["ranking", "ndcg@\(k)", "regret@\(k)", "rho"], rightAligned: [1, 2, 3])
+        table.rows = [
+            ["similarity", Format.score(summary.ndcg), Format.score(summary.regret), Format.score(summary.rho)],
+            ["blended", Format.score(report.blended.ndcg), Format.score(report.blended.regret), Format.score(report.blended.rho)],
+            ["random (expected)", Format.score(summary.randomNDCG), Format.score(summary.randomRegret), Format.score(summary.randomRho)],
+        ]
+        lines.append(table.rendered)
+        lines.append("")
+        var perTarget = TextTable(headers: ["target", "sources", "ndcg@\(k)", "regret@\(k)", "rho", "best", "note"], rightAligned: [1, 2, 3, 4])
+        for target in summary.perTarget {
+            perTarget.rows.append([target.target, String(target.candidates), Format.score(target.ndcg), Format.score(target.regret),
+                                   target.rho.map { String(Int($0)) } ?? "-", target.best ?? "-", target.skipped.map { "skipped: \($0)" } ?? ""])
+        }
+        lines.append(perTarget.rendered)
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Ingest
+
+/// Another input mode for `fute-db ingest`, contributed by another module (e.g. the encoder's
+/// `--dataset DIR` / `--predictions FILE`). Its options join ingest's option table and help;
+/// when `handles` says yes, it does the whole ingest instead of the file readers.
+public protocol IngestExtension {
+    /// Extra options (shown in `fute-db ingest --help`).
+    static var options: [OptionSpec] { get }
+    /// Whether the parsed arguments select this mode (e.g. `--dataset` was given).
+    static func handles(_ arguments: ParsedArguments) -> Bool
+    /// Validates (throw `UsageError` for bad combinations).
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws
+    /// Does the ingest.
+    func run(io: CommandIO) throws
+}
+
+/// `fute-db ingest`: store vectors from files in a space.
+struct IngestCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "ingest",
+            abstract: "Store embeddings from .jsonl, .npy or .fvecs files in a space.",
+            discussion: """
+                JSONL: one object per line, {"name": str, "vector": [numbers], "kind"?: "dataset"|"model", "meta"?: {...}}; \
+                other top-level keys are refused. .npy: a 2-D float32/float64 little-endian C-order matrix. .fvecs: texmex \
+                format. Names for .npy/.fvecs come from --names FILE (one per line) or are row-0, row-1, ...
+
+                The space is created on first ingest (dimension from the data, --metric, --m, --ef-construction); later \
+                ingests must match its dimension. Re-ingesting a name replaces its vector. Every file is read and validated \
+                completely before anything is written, so bad input (exit 1, `fute-db: error: FILE:LINE: ...`) leaves the \
+                store unchanged. Records are then written in batches of --batch-size, one transaction each.
+                """,
+            options: [
+                CommonOptions.db, CommonOptions.space,
+                OptionSpec("metric", valueName: "cosine|l2|ip", help: "Metric of a new space (default: cosine)."),
+                OptionSpec("kind", valueName: "dataset|model", help: "Kind of subjects without a \"kind\" field (default: dataset)."),
+                OptionSpec("batch-size", valueName: "N", help: "Records per write transaction (default: 1000)."),
+                OptionSpec("names", valueName: "FILE", help: "Names for .npy/.fvecs rows, one per line."),
+                OptionSpec("m", valueName: "N", help: "HNSW M (links per node) of a new space (default: 16)."),
+                OptionSpec("ef-construction", valueName: "N", help: "HNSW efConstruction of a new space (default: 200)."),
+                OptionSpec("progress-log", valueName: "FILE", help: "After each committed batch, append and fsync a line 'batch N records FIRST-LAST committed TOTAL'."),
+            ] + CommandRegistry.ingestExtensions.flatMap { $0.options },
+            positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs)."))
+    }
+
+    let database: String
+    let space: String
+    let metric: String?
+    let kind: String
+    let batchSize: Int
+    let names: String?
+    let m: Int?
+    let efConstruction: Int?
+    let files: [String]
+    let progressLog: String?
+    let delegate: (any IngestExtension)?
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        if let mode = CommandRegistry.ingestExtensions.first(where: { $0.handles(arguments) }) {
+            delegate = try mode.init(parsing: arguments, io: io)
+        } else {
+            delegate = nil
+        }
+        database = CommonOptions.databasePath(arguments, io: io)
+        guard let space = arguments.value("space") else {
+            throw UsageError("--space is required: the space to store the vectors in, e.g. --space tasks")
+        }
+        self.space = space
+        metric = try arguments.choice("metric", ["cosine", "l2", "ip"], default: nil)
+        kind = try arguments.choice("kind", ["dataset", "model"], default: "dataset") ?? "dataset"
+        batchSize = try arguments.integer("batch-size", default: 1000)
+        m = arguments.has("m") ? try arguments.integer("m", default: 16, minimum: 2) : nil
+        efConstruction = arguments.has("ef-construction") ? try arguments.integer("ef-construction", default: 200) : nil
+        names = arguments.value("names")
+        progressLog = arguments.value("progress-log")
+        files = arguments.positionals
+        guard delegate != nil || !files.isEmpty else {
+            throw UsageError("missing input: give one or more FILE arguments (.jsonl, .npy, .fvecs)")
+        }
+        for file in files {
+            let ext = (file as NSString).pathExtension.lowercased()
+            guard VectorReader.extensions.contains(ext) || ext == "ndjson" else {
+                throw UsageError("cannot ingest '\(file)': unknown file type '.\(ext)'; use .jsonl, .npy or .fvecs")
+            }
+        }
+        if let names {
+            guard files.count == 1 else {
+                throw UsageError("--names \(names) applies to a single .npy or .fvecs file; ingest files one at a time")
+            }
+            guard ["npy", "fvecs"].contains((files[0] as NSString).pathExtension.lowercased()) else {
+                throw UsageError("--names applies to .npy and .fvecs files; \(files[0]) carries its own names")
+            }
+        }
+    }
+
+    func run(io: CommandIO) throws {
+        if let delegate { return try delegate.run(io: io) }
+        // 1. Read and validate every file completely; nothing is written if any of them is bad.
+        var all: [VectorRecord] = []
+        var dimension: (value: Int, file: String)?
+        for file in files {
+            let vectors = try VectorReader.read(file, namesFile: names)
+            if let dimension, dimension.value != vectors.dimension {
+                throw ReaderError(.dimensionMismatch, file: file, line: 1,
+                                  "vectors have dimension \(vectors.dimension) but \(dimension.file) has \(dimension.value); ingest them into different spaces")
+            }
+            dimension = dimension ?? (vectors.dimension, file)
+            all += vectors.records
+        }
+        guard let dimension else { return }
+        let store = try Stores.open(database, mustExist: false)
+        if let existing = try store.spaces().first(where: { $0.name == space }) {
+            guard existing.dimension == dimension.value else {
+                throw ReaderError(.dimensionMismatch, file: dimension.file, line: 1,
+                                  "vectors have dimension \(dimension.value) but space '\(space)' has dimension \(existing.dimension); use another --space")
+            }
+            if let metric, metric != existing.metric {
+                throw CommandError("space '\(space)' already exists with metric \(existing.metric); --metric \(metric) only applies when creating a space (drop it, or use another --space)")
+            }
+        }
+        // 2. Write in batches.
+        let showProgress = io.stderrIsTerminal && all.count > batchSize
+        let log = try progressLog.map(ProgressLog.init(path:))
+        try store.ingest(space: space, creation: SpaceCreation(metric: metric ?? "cosine", m: m, efConstruction: efConstruction),
+                         records: all, defaultKind: kind, batchSize: batchSize) { batch, range in
+            try log?.append("batch \(batch) records \(range.lowerBound)-\(range.upperBound - 1) committed \(range.upperBound)")
+            if showProgress { io.progress("\rfute-db: ingested \(range.upperBound)/\(all.count)") }
+        }
+        if showProgress { io.progress("\n") }
+        io.note("fute-db: stored \(all.count) vectors (dimension \(dimension.value)) in space '\(space)' from \(files.joined(separator: ", "))")
+    }
+}
+
+/// An append-only log of committed batches, flushed to disk (fsync) line by line, so a crash
+/// harness can tell which batches were acknowledged before the process died.
+final class ProgressLog {
+    private let handle: FileHandle
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CommandError("cannot create --progress-log \(path); check the directory exists and is writable")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CommandError("cannot open --progress-log \(path) for writing; check permissions")
+        }
+        self.handle = handle
+        handle.seekToEndOfFile()
+    }
+
+    deinit { try? handle.close() }
+
+    func append(_ line: String) throws {
+        do {
+            try handle.write(contentsOf: Data((line + "\n").utf8))
+            try handle.synchronize()
+        } catch {
+            throw CommandError("writing --progress-log \(path) failed: \(error.localizedDescription)")
+        }
+    }
+}

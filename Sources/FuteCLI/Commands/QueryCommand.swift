@@ -1,0 +1,175 @@
+import Foundation
+import FuteDB
+import Ingest
+
+/// `fute-db query`: nearest subjects to a stored subject, a vector, or a file of vectors.
+struct QueryCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "query",
+            abstract: "Find the subjects nearest to a subject or vector (subcommands: transfer, models).",
+            discussion: """
+                Give exactly one of --name (a stored subject, left out of its own results), --vector '[...]' or \
+                --vectors FILE (.fvecs, .npy or .jsonl; one result list per vector). Scores use the space's metric: \
+                cosine similarity or dot product (higher is nearer), squared L2 distance (lower is nearer). \
+                --where key=value keeps subjects whose metadata matches (exact scoring).
+
+                --json prints one JSON array of {"name", "kind", "score"} per query, one line each; otherwise an \
+                aligned table under a header naming the space and metric.
+                """,
+            options: [
+                CommonOptions.db, CommonOptions.space,
+                OptionSpec("name", valueName: "SUBJECT", help: "Query with this stored subject's vector."),
+                OptionSpec("vector", valueName: "JSON", help: "Query with this vector, e.g. '[0.1, 0.2]'."),
+                OptionSpec("vectors", valueName: "FILE", help: "Query with every vector of a .fvecs/.npy/.jsonl file."),
+                CommonOptions.k(default: 10),
+                OptionSpec("kind", valueName: "dataset|model", help: "Only subjects of this kind."),
+                OptionSpec("where", arity: .repeated, valueName: "KEY=VALUE", help: "Only subjects whose metadata KEY equals VALUE."),
+                .flag("exact", help: "Exact (brute-force) search instead of the HNSW index."),
+                OptionSpec("ef", valueName: "N", help: "HNSW search breadth (default: the space's efSearch)."),
+                CommonOptions.json,
+            ],
+            subcommands: [TransferCommand.self, ModelsCommand.self])
+    }
+
+    enum Source { case name(String), vector([Float]), file(String) }
+
+    let database: String
+    let space: String
+    let source: Source
+    let k: Int
+    let kind: String?
+    let filters: [MetadataFilter]
+    let exact: Bool
+    let ef: Int?
+    let json: Bool
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        database = CommonOptions.databasePath(arguments, io: io)
+        space = try Self.requireSpace(arguments)
+        let given = ["name", "vector", "vectors"].filter { arguments.has($0) }
+        guard given.count == 1 else {
+            throw UsageError(given.isEmpty ? "give one of --name SUBJECT, --vector '[...]' or --vectors FILE"
+                                           : "give only one of --name, --vector, --vectors (got --\(given.joined(separator: " and --")))")
+        }
+        if let name = arguments.value("name") {
+            source = .name(name)
+        } else if let text = arguments.value("vector") {
+            do {
+                source = .vector(try ParsedJSON.parse(text, source: "--vector").floatVector(source: "--vector"))
+            } catch {
+                throw UsageError("--vector must be a JSON array of finite numbers, e.g. --vector '[0.1, 0.2]': \(error.message)")
+            }
+        } else {
+            source = .file(arguments.value("vectors") ?? "")
+        }
+        k = try arguments.integer("k", default: 10)
+        kind = try arguments.choice("kind", ["dataset", "model"], default: nil)
+        filters = try Self.filters(arguments)
+        exact = arguments.flag("exact")
+        ef = arguments.has("ef") ? try arguments.integer("ef", default: 64) : nil
+        if ef != nil && exact { throw UsageError("--ef tunes the HNSW search; it has no effect with --exact (drop one)") }
+        json = arguments.flag("json")
+    }
+
+    static func requireSpace(_ arguments: ParsedArguments) throws -> String {
+        guard let space = arguments.value("space") else { throw UsageError("--space is required, e.g. --space tasks (fute-db stats lists spaces)") }
+        return space
+    }
+
+    static func filters(_ arguments: ParsedArguments) throws -> [MetadataFilter] {
+        do {
+            return try arguments.all("where").map { try MetadataFilter(parsing: $0) }
+        } catch let error as QueryError {
+            throw UsageError("--where: \(error.message)")
+        }
+    }
+
+    func run(io: CommandIO) throws {
+        let store = try Stores.open(database, mustExist: true)
+        let info = try store.space(space)
+        var queries: [(label: String, vector: [Float], excluding: String?)] = []
+        switch source {
+        case .name(let name):
+            let snapshot = try store.snapshot(space: space)
+            queries = [("'\(name)'", try snapshot.entry(name).vector, name)]
+        case .vector(let vector):
+            queries = [("the given vector", vector, nil)]
+        case .file(let path):
+            queries = try VectorReader.read(path).records.map { ("\($0.name) (\(path):\($0.line))", $0.vector, nil) }
+        }
+        for query in queries where query.vector.count != info.dimension {
+            throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space)' has dimension \(info.dimension); vectors from different spaces are never compared")
+        }
+        let snapshot = filters.isEmpty ? nil : try store.snapshot(space: space)
+        for query in queries {
+            let matches: [TaskMatch]
+            if let snapshot {
+                matches = try TaskQueries.nearest(in: snapshot, to: query.vector, k: k, kind: kind, filters: filters, excluding: query.excluding)
+            } else {
+                matches = try store.nearest(space: info, vector: query.vector, k: k, kind: kind, exact: exact, ef: ef, excluding: query.excluding)
+            }
+            if json {
+                io.print(OutputJSON.array(matches.map { .object([("name", .string($0.name)), ("kind", .string($0.kind)), ("score", .number($0.score))]) }).rendered)
+            } else {
+                let scoreName = info.metric == "l2" ? "distance²" : (info.metric == "ip" ? "dot" : "cosine")
+                io.print("space \(space) (metric \(info.metric), dimension \(info.dimension)): \(matches.count) nearest to \(query.label)")
+                var table = TextTable(headers: ["rank", "name", "kind", scoreName], rightAligned: [0, 3])
+                for (index, match) in matches.enumerated() {
+                    table.rows.append([String(index + 1), match.name, match.kind, Format.score(match.score)])
+                }
+                io.print(table.rendered)
+                if queries.count > 1 { io.print("") }
+            }
+        }
+    }
+}
+
+/// `fute-db query models`: which model or model+prompt fits this dataset.
+struct ModelsCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "models",
+            abstract: "Rank model subjects (MTEs; an LLM+prompt is one model) by similarity to a dataset.",
+            discussion: "Cosine similarity between the dataset's embedding (DTE) and each model's (MTE) in one space. --where filters on model metadata, e.g. --where family=llama.",
+            options: [
+                CommonOptions.db, CommonOptions.space,
+                OptionSpec("task", valueName: "NAME", help: "The dataset subject to match models to."),
+                CommonOptions.k(default: 10),
+                OptionSpec("where", arity: .repeated, valueName: "KEY=VALUE", help: "Only models whose metadata KEY equals VALUE."),
+                CommonOptions.json,
+            ])
+    }
+
+    let database: String, space: String, task: String, k: Int, filters: [MetadataFilter], json: Bool
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        database = CommonOptions.databasePath(arguments, io: io)
+        space = try QueryCommand.requireSpace(arguments)
+        guard let task = arguments.value("task") else { throw UsageError("--task is required: the dataset to find models for") }
+        self.task = task
+        k = try arguments.integer("k", default: 10)
+        filters = try QueryCommand.filters(arguments)
+        json = arguments.flag("json")
+    }
+
+    func run(io: CommandIO) throws {
+        let store = try Stores.open(database, mustExist: true)
+        let info = try store.space(space)
+        let matches = try TaskQueries.models(in: store.snapshot(space: space), forTask: task, k: k, filters: filters)
+        if json {
+            io.print(OutputJSON.array(matches.map { match in
+                .object([("name", .string(match.name)), ("kind", .string(match.kind)), ("score", .number(match.score)),
+                         ("meta", .object(match.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))])
+            }).rendered)
+            return
+        }
+        io.print("space \(space) (metric cosine for model selection, dimension \(info.dimension)): models for '\(task)'")
+        var table = TextTable(headers: ["rank", "model", "cosine", "meta"], rightAligned: [0, 2])
+        for (index, match) in matches.enumerated() {
+            let meta = match.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            table.rows.append([String(index + 1), match.name, Format.score(match.score), meta])
+        }
+        io.print(table.rendered)
+    }
+}

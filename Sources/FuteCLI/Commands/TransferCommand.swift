@@ -1,0 +1,66 @@
+import Foundation
+import FuteDB
+
+/// `fute-db query transfer`: which source tasks to train on before a target.
+struct TransferCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "transfer",
+            abstract: "Rank source tasks for intermediate training before a target task.",
+            discussion: """
+                Sources are ranked by a blended score: the z-scored cosine similarity of embeddings (Vu et al. 2020, FUTE), \
+                pulled towards what the target's nearest observed neighbour targets measured: \
+                blended = (zsim + W·predicted) / (1 + W), predicted = similarity-weighted mean of the neighbours' z-scored \
+                observed scores for that source, W = sum of those weights. Without observations it is the similarity order. \
+                The target's own observations are shown (observed) but never used. Columns: similarity, predicted, \
+                observed, evidence (neighbour observations used), blended.
+                """,
+            options: [
+                CommonOptions.db, CommonOptions.space,
+                OptionSpec("target", valueName: "NAME", help: "The target task."),
+                CommonOptions.k(default: 10),
+                OptionSpec("sources", valueName: "dataset|model|all", help: "Which subjects may be sources (default: all)."),
+                OptionSpec("metric", valueName: "NAME", help: "Observation metric to use (default: score)."),
+                OptionSpec("neighbours", valueName: "N", help: "Observed neighbour targets consulted (default: 5)."),
+                CommonOptions.json,
+            ])
+    }
+
+    let database: String, space: String, target: String, k: Int, sources: String?, metric: String, neighbours: Int, json: Bool
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        database = CommonOptions.databasePath(arguments, io: io)
+        space = try QueryCommand.requireSpace(arguments)
+        guard let target = arguments.value("target") else { throw UsageError("--target is required: the task you want to improve") }
+        self.target = target
+        k = try arguments.integer("k", default: 10)
+        let sources = try arguments.choice("sources", ["dataset", "model", "all"], default: "all")
+        self.sources = sources == "all" ? nil : sources
+        metric = arguments.value("metric") ?? "score"
+        neighbours = try arguments.integer("neighbours", default: TransferQueries.defaultNeighbours, minimum: 0)
+        json = arguments.flag("json")
+    }
+
+    func run(io: CommandIO) throws {
+        let store = try Stores.open(database, mustExist: true)
+        let info = try store.space(space)
+        let rows = try TransferQueries.rank(in: store.snapshot(space: space), target: target, k: k, sources: sources,
+                                            metric: metric, neighbours: neighbours)
+        if json {
+            io.print(OutputJSON.array(rows.map { row in
+                .object([("source", .string(row.source)), ("kind", .string(row.kind)), ("similarity", .number(row.similarity)),
+                         ("predicted", .number(row.predicted)), ("observed", .number(row.observed)), ("evidence", .int(row.evidence)),
+                         ("blended", .number(row.blended))])
+            }).rendered)
+            return
+        }
+        io.print("space \(space) (metric cosine for transfer, dimension \(info.dimension)): sources for target '\(target)' (observations: \(metric))")
+        var table = TextTable(headers: ["rank", "source", "kind", "similarity", "predicted", "observed", "evidence", "blended"],
+                              rightAligned: [0, 3, 4, 5, 6, 7])
+        for (index, row) in rows.enumerated() {
+            table.rows.append([String(index + 1), row.source, row.kind, Format.score(row.similarity), Format.score(row.predicted),
+                               Format.score(row.observed), String(row.evidence), Format.score(row.blended)])
+        }
+        io.print(table.rendered)
+    }
+}

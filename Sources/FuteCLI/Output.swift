@@ -1,0 +1,90 @@
+import Foundation
+
+/// JSON written by `--json`: keys keep the order they are built in, numbers keep every digit
+/// needed to round-trip (`Double.description`).
+public indirect enum OutputJSON: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case number(Double)
+    case string(String)
+    case array([OutputJSON])
+    case object([(String, OutputJSON)])
+
+    /// `nil` becomes `null`.
+    public static func number(_ value: Double?) -> OutputJSON { value.map { .number($0) } ?? .null }
+    /// `nil` becomes `null`.
+    public static func string(_ value: String?) -> OutputJSON { value.map { .string($0) } ?? .null }
+
+    /// Compact JSON text.
+    public var rendered: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .int(let value): return String(value)
+        case .number(let value):
+            guard value.isFinite else { return "null" }
+            if value == value.rounded(), abs(value) < 1e15 { return String(format: "%.1f", value) }
+            return "\(value)"
+        case .string(let value): return Self.quote(value)
+        case .array(let items): return "[" + items.map(\.rendered).joined(separator: ",") + "]"
+        case .object(let pairs): return "{" + pairs.map { Self.quote($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    public static func == (lhs: OutputJSON, rhs: OutputJSON) -> Bool { lhs.rendered == rhs.rendered }
+}
+
+/// An aligned text table: numbers right-aligned, text left-aligned.
+public struct TextTable {
+    /// Column headers.
+    public var headers: [String]
+    /// Which columns are right-aligned.
+    public var rightAligned: Set<Int>
+    /// Rows of cells.
+    public var rows: [[String]] = []
+
+    /// Creates an empty table.
+    public init(headers: [String], rightAligned: Set<Int> = []) {
+        self.headers = headers
+        self.rightAligned = rightAligned
+    }
+
+    /// The rendered lines (header, rule, rows), no trailing spaces.
+    public var rendered: String {
+        let all = [headers] + rows
+        let widths = headers.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                let pad = String(repeating: " ", count: widths[index] - cell.count)
+                return rightAligned.contains(index) ? pad + cell : cell + pad
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+        return ([line(headers), rule] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// Number formatting for tables: fixed 6 decimals (JSON output keeps full precision).
+enum Format {
+    static func score(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return String(format: "%.6f", value)
+    }
+}

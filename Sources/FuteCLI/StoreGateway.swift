@@ -1,0 +1,88 @@
+import Foundation
+import FuteDB
+import Ingest
+
+/// A space as the commands show it.
+struct SpaceInfo: Sendable, Equatable {
+    var name: String
+    var dimension: Int
+    var metric: String
+    var count: Int
+}
+
+/// How to create a space on first ingest.
+struct SpaceCreation: Sendable {
+    var metric: String
+    var m: Int?
+    var efConstruction: Int?
+}
+
+/// Totals for `fute-db stats`.
+struct StoreStats: Sendable {
+    var path: String
+    var fileSize: Int
+    var spaces: [SpaceInfo]
+    var datasets: Int
+    var models: Int
+    var observations: Int
+}
+
+/// Everything the commands do with a store, in one place, so the commands stay thin and the
+/// seam to `FuteDB` is a single file (`StoreGateway+FuteDB.swift`).
+protocol StoreGateway {
+    func spaces() throws -> [SpaceInfo]
+    func stats() throws -> StoreStats
+    /// Writes `records` into `space` in batches of `batchSize`, one write transaction each;
+    /// `committed` is called after each batch's transaction has committed, with the batch's index
+    /// and its record range.
+    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String, batchSize: Int,
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
+    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
+    func snapshot(space: String) throws -> TaskSpaceSnapshot
+    func addObservations(_ records: [ObservationRecord]) throws
+    func observations() throws -> [TransferRecord]
+}
+
+extension StoreGateway {
+    /// The named space, or an error listing the spaces that exist.
+    func space(_ name: String) throws -> SpaceInfo {
+        let all = try spaces()
+        if let space = all.first(where: { $0.name == name }) { return space }
+        let known = all.isEmpty ? "the store has no spaces yet; create one with fute-db ingest --space \(name) FILE"
+                                : "spaces: \(all.map(\.name).joined(separator: ", "))"
+        throw CommandError("unknown space '\(name)'; \(known)")
+    }
+}
+
+/// A runtime failure reported by a command (exit 1): what happened and what to do.
+struct CommandError: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// Opens the store the commands use.
+enum Stores {
+    /// Opens `path`. With `mustExist`, a missing directory is an error instead of a new store,
+    /// so read-only commands never create stores by accident.
+    static func open(_ path: String, mustExist: Bool) throws -> any StoreGateway {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if mustExist && !exists {
+            throw CommandError("no store at \(path); create one with fute-db ingest --db \(path) --space NAME FILE, or pass --db / set FUTE_DB")
+        }
+        if exists && !isDirectory.boolValue {
+            throw CommandError("\(path) is a file, not a store directory; pass --db DIR")
+        }
+        return try FuteDBGateway(path: path)
+    }
+
+    /// Total size of the regular files in the store directory.
+    static func directorySize(_ path: String) -> Int {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return files.reduce(0) { total, name in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: (path as NSString).appendingPathComponent(name))
+            return total + ((attributes?[.size] as? NSNumber)?.intValue ?? 0)
+        }
+    }
+}
