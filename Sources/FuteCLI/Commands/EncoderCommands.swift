@@ -2,9 +2,9 @@
 // extensions (--dataset, --predictions) here. See /work/notes/cli-query.md.
 
 extension CommandRegistry {
-    /// Top-level commands contributed by the encoder (e.g. `EmbedCommand.self`).
-    static var encoderCommands: [any FuteCommand.Type] { [] }
+    /// Top-level commands contributed by the encoder.
+    static var encoderCommands: [any FuteCommand.Type] { [EmbedCommand.self, UnsupervisedCommand.self] }
 
-    /// Extra input modes for `fute-db ingest` (e.g. `--dataset DIR`, `--predictions FILE`).
-    static var ingestExtensions: [any IngestExtension.Type] { [] }
+    /// Extra input modes for `fute-db ingest`: `--dataset FILE` (DTE / TextEmb) and `--predictions FILE` (MTE).
+    static var ingestExtensions: [any IngestExtension.Type] { [TaskIngestExtension.self] }
 }

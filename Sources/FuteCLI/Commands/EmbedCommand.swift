@@ -1,0 +1,81 @@
+import Foundation
+import Ingest
+
+/// `fute-db embed`: sentence embeddings (or token ids) of JSONL texts, one JSON array per line.
+struct EmbedCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "embed",
+            abstract: "Print the encoder's sentence embedding (or token ids) of each {\"text\", \"text_pair\"?} line.",
+            discussion: """
+                Reads JSON lines with "text" and optional "text_pair" (a pair is encoded jointly, \
+                [CLS] text [SEP] text_pair [SEP]) and prints one JSON array per input line, in order: the \
+                mean-pooled, L2-normalised embedding, or with --tokens the token ids. Other fields (e.g. "label") \
+                are ignored. The encoder is a local Hugging Face folder (config.json, vocab.txt, model.safetensors); \
+                fetch all-MiniLM-L6-v2 with Tools/fetch-minilm.sh DIR.
+                """,
+            options: [
+                OptionSpec("encoder", valueName: "DIR", help: "Encoder folder (e.g. .build/models/all-MiniLM-L6-v2)."),
+                OptionSpec.flag("tokens", help: "Print token ids instead of embeddings."),
+            ],
+            positionals: PositionalSpec("FILE", minimum: 1, maximum: 1, help: "JSONL file of {\"text\", \"text_pair\"?}."))
+    }
+
+    let encoderDirectory: String
+    let tokensOnly: Bool
+    let file: String
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        guard let encoder = arguments.value("encoder") else {
+            throw UsageError("--encoder DIR is required: the encoder folder, e.g. --encoder .build/models/all-MiniLM-L6-v2 (fetch it with Tools/fetch-minilm.sh DIR)")
+        }
+        encoderDirectory = encoder
+        tokensOnly = arguments.flag("tokens")
+        file = arguments.positionals[0]
+    }
+
+    func run(io: CommandIO) throws {
+        let dataset = try TaskDataset.read(path: file, requireTargets: false)
+        let encoder = try TextEncoder(directory: encoderDirectory)
+        let inputs = dataset.examples.map(\.input)
+        if tokensOnly {
+            for input in inputs {
+                io.print("[" + encoder.tokenize(input).inputIDs.map(String.init).joined(separator: ",") + "]")
+            }
+            return
+        }
+        let progress = EncoderProgress(io: io, label: "encoding")
+        let embeddings = encoder.encode(inputs) { progress.update($0, $1) }
+        progress.finish()
+        for e in embeddings { io.print(FloatFormatting.jsonArray(e)) }
+    }
+}
+
+/// A `\r` progress line on stderr, shown only when stderr is a terminal.
+final class EncoderProgress: @unchecked Sendable {
+    // @unchecked: used from the one thread running the command.
+    private let io: CommandIO
+    private let label: String
+    private let enabled: Bool
+
+    init(io: CommandIO, label: String) {
+        self.io = io
+        self.label = label
+        enabled = io.stderrIsTerminal
+    }
+
+    func update(_ done: Int, _ total: Int) {
+        if enabled { io.progress("\rfute-db: \(label) \(done)/\(total)") }
+    }
+
+    func finish() {
+        if enabled { io.progress("\n") }
+    }
+}
+
+/// JSON text for float vectors (shortest round-trip decimal form).
+enum FloatFormatting {
+    static func jsonArray(_ values: [Float]) -> String {
+        "[" + values.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",") + "]"
+    }
+}
