@@ -48,7 +48,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     }
 
     /// Beam search on one layer. On return `context.results` holds up to `ef` nearest nodes
-    /// (as a max-heap of negated distances) that pass `isAllowed`; all nodes are traversed.
+    /// (as a max-heap) that pass `isAllowed`; all nodes are traversed.
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      context: inout SearchContext, isAllowed: ((UInt32) throws -> Bool)? = nil) throws {
         context.beginVisit(capacity: store.slotCapacity)
@@ -57,7 +57,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         _ = context.visit(entry)
         var lowerBound: Float = .infinity
         if try isAllowed?(entry) ?? true {
-            context.results.push(-entryDistance, entry)
+            context.results.push(entryDistance, entry)
             lowerBound = entryDistance
         }
         context.candidates.push(entryDistance, entry)
@@ -66,15 +66,18 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
             if current > lowerBound && (context.results.count == ef || isAllowed == nil) { break }
             let node = context.candidates.pop().slot
             try store.withNeighbors(of: node, layer: layer) { links in
+                // Start the memory loads of every unvisited neighbour before computing any
+                // distance: the vectors of a large graph are cache misses.
+                for n in links where !context.isVisited(n) { store.prefetch(n) }
                 for n in links {
                     guard context.visit(n) else { continue }
                     let d = try store.distance(query, to: n)
                     if context.results.count < ef || d < lowerBound {
                         context.candidates.push(d, n)
                         if try isAllowed?(n) ?? true {
-                            context.results.push(-d, n)
+                            context.results.push(d, n)
                             if context.results.count > ef { context.results.pop() }
-                            lowerBound = -context.results.topDistance
+                            lowerBound = context.results.topDistance
                         }
                     }
                 }
@@ -88,7 +91,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         out.reserveCapacity(context.results.count)
         while !context.results.isEmpty {
             let (d, s) = context.results.pop()
-            out.append((s, -d))
+            out.append((s, d))
         }
         out.reverse()
         return out
@@ -98,6 +101,13 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// lower slot not guaranteed: graph search). `ef` is raised to `k` when smaller.
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
                        isAllowed: ((UInt32) throws -> Bool)? = nil) throws -> [(slot: UInt32, distance: Float)] {
+        try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
+            try searchPrepared(q, k: k, ef: ef, context: &context, isAllowed: isAllowed)
+        }
+    }
+
+    func searchPrepared(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
+                        isAllowed: ((UInt32) throws -> Bool)?) throws -> [(slot: UInt32, distance: Float)] {
         guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
         var current = entry
         var currentDistance = try store.distance(query, to: entry)
@@ -145,6 +155,12 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// Inserts a node for `key` (which must not be present) and links it into the graph.
     @discardableResult
     public func insert(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
+        try withPrepared(vector, dimension: store.dimension, metric: store.metric) { v in
+            try insertPrepared(key: key, vector: v, context: &context)
+        }
+    }
+
+    func insertPrepared(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
         let level = parameters.level(forKey: key)
         let slot = try store.allocate(key: key, vector: vector, level: level)
         guard let (entry, top) = try store.entryPoint() else {
@@ -239,10 +255,20 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                     for c in pool { candidates.append((c, try store.distance(v, to: c))) }
                 }
                 candidates.sort(by: ascending)
-                let selected = try selectByHeuristic(candidates, m: maxLinks(layer)).map(\.slot)
+                let chosen = try selectByHeuristic(candidates, m: maxLinks(layer))
+                let selected = chosen.map(\.slot)
                 try store.setNeighbors(of: u, layer: layer, selected)
                 for n in old where inDegree[layer][n] != nil { inDegree[layer][n]! -= 1 }
                 for n in selected where inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
+                // New links are made mutual, as insertion makes them (keeps in-degree up).
+                let oldSet = Set(old)
+                for n in chosen where !oldSet.contains(n.slot) {
+                    let before = try store.neighbors(of: n.slot, layer: layer)
+                    try addLink(from: n.slot, to: u, distance: n.distance, layer: layer)
+                    let after = try store.neighbors(of: n.slot, layer: layer)
+                    for x in before where inDegree[layer][x] != nil { inDegree[layer][x]! -= 1 }
+                    for x in after where inDegree[layer][x] != nil { inDegree[layer][x]! += 1 }
+                }
             }
         }
 
