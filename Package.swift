@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "FuteDBTests", dependencies: ["FuteDB"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "FuteDB"]),
         .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Ingest", "Storage", "Index"]),
     ],
     swiftLanguageModes: [.v6]
 )

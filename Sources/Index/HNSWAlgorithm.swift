@@ -48,7 +48,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     }
 
     /// Beam search on one layer. On return `context.results` holds up to `ef` nearest nodes
-    /// (as a max-heap of negated distances) that pass `isAllowed`; all nodes are traversed.
+    /// (as a max-heap) that pass `isAllowed`; all nodes are traversed.
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      context: inout SearchContext, isAllowed: ((UInt32) throws -> Bool)? = nil) throws {
         context.beginVisit(capacity: store.slotCapacity)
@@ -57,7 +57,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         _ = context.visit(entry)
         var lowerBound: Float = .infinity
         if try isAllowed?(entry) ?? true {
-            context.results.push(-entryDistance, entry)
+            context.results.push(entryDistance, entry)
             lowerBound = entryDistance
         }
         context.candidates.push(entryDistance, entry)
@@ -66,15 +66,18 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
             if current > lowerBound && (context.results.count == ef || isAllowed == nil) { break }
             let node = context.candidates.pop().slot
             try store.withNeighbors(of: node, layer: layer) { links in
+                // Start the memory loads of every unvisited neighbour before computing any
+                // distance: the vectors of a large graph are cache misses.
+                for n in links where !context.isVisited(n) { store.prefetch(n) }
                 for n in links {
                     guard context.visit(n) else { continue }
                     let d = try store.distance(query, to: n)
                     if context.results.count < ef || d < lowerBound {
                         context.candidates.push(d, n)
                         if try isAllowed?(n) ?? true {
-                            context.results.push(-d, n)
+                            context.results.push(d, n)
                             if context.results.count > ef { context.results.pop() }
-                            lowerBound = -context.results.topDistance
+                            lowerBound = context.results.topDistance
                         }
                     }
                 }
@@ -88,7 +91,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         out.reserveCapacity(context.results.count)
         while !context.results.isEmpty {
             let (d, s) = context.results.pop()
-            out.append((s, -d))
+            out.append((s, d))
         }
         out.reverse()
         return out
@@ -98,6 +101,13 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// lower slot not guaranteed: graph search). `ef` is raised to `k` when smaller.
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
                        isAllowed: ((UInt32) throws -> Bool)? = nil) throws -> [(slot: UInt32, distance: Float)] {
+        try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
+            try searchPrepared(q, k: k, ef: ef, context: &context, isAllowed: isAllowed)
+        }
+    }
+
+    func searchPrepared(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
+                        isAllowed: ((UInt32) throws -> Bool)?) throws -> [(slot: UInt32, distance: Float)] {
         guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
         var current = entry
         var currentDistance = try store.distance(query, to: entry)
@@ -116,21 +126,31 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// hnswlib's `getNeighborsByHeuristic2`: from `candidates` sorted ascending by distance to
     /// the base, keep a candidate only if it is closer to the base than to every kept one; at
     /// most `m`.
+    ///
+    /// One departure, for duplicate vectors: a candidate at distance 0 from a kept neighbour (an
+    /// exact duplicate of it) is set aside instead of kept, and the set-aside duplicates fill the
+    /// remaining places at the end. Without this, a point with more than `m` duplicates links
+    /// only to them and the graph falls apart into islands of equal vectors. On data without
+    /// exact duplicates the result is hnswlib's.
     func selectByHeuristic(_ candidates: [(slot: UInt32, distance: Float)], m: Int) throws -> [(slot: UInt32, distance: Float)] {
         if candidates.count <= m { return candidates }
         var kept: [(slot: UInt32, distance: Float)] = []
+        var duplicates: [(slot: UInt32, distance: Float)] = []
         kept.reserveCapacity(m)
         for c in candidates {
             if kept.count >= m { break }
             var good = true
+            var duplicate = false
             try store.withVector(of: c.slot) { v in
-                for k in kept where try store.distance(v, to: k.slot) < c.distance {
-                    good = false
-                    break
+                for k in kept {
+                    let d = try store.distance(v, to: k.slot)
+                    if d == 0 { duplicate = true; good = false; break }
+                    if d < c.distance { good = false; break }
                 }
             }
-            if good { kept.append(c) }
+            if good { kept.append(c) } else if duplicate { duplicates.append(c) }
         }
+        for d in duplicates where kept.count < m { kept.append(d) }
         return kept
     }
 }
@@ -141,10 +161,32 @@ func ascending(_ a: (slot: UInt32, distance: Float), _ b: (slot: UInt32, distanc
     a.distance < b.distance || (a.distance == b.distance && a.slot < b.slot)
 }
 
+/// Sorts neighbour candidates of `base` ascending by distance, breaking exact ties by a hash of
+/// (slot, base): with duplicate vectors a fixed tie order (lowest slot first) makes every node
+/// keep the same few neighbours and starves the rest of incoming links.
+func sortCandidates(_ candidates: inout [(slot: UInt32, distance: Float)], base: UInt32) {
+    @inline(__always) func mix(_ x: UInt32) -> UInt32 {
+        var z = x &* 0x9E37_79B1
+        z ^= z >> 15
+        z = z &* 0x85EB_CA77
+        return z ^ (z >> 13)
+    }
+    let salt = mix(base)
+    candidates.sort { a, b in
+        a.distance < b.distance || (a.distance == b.distance && mix(a.slot ^ salt) < mix(b.slot ^ salt))
+    }
+}
+
 extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// Inserts a node for `key` (which must not be present) and links it into the graph.
     @discardableResult
     public func insert(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
+        try withPrepared(vector, dimension: store.dimension, metric: store.metric) { v in
+            try insertPrepared(key: key, vector: v, context: &context)
+        }
+    }
+
+    func insertPrepared(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
         let level = parameters.level(forKey: key)
         let slot = try store.allocate(key: key, vector: vector, level: level)
         guard let (entry, top) = try store.entryPoint() else {
@@ -162,11 +204,18 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         while layer >= 0 {
             try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
                             layer: layer, context: &context, isAllowed: { $0 != slot })
-            let found = drainResults(&context).sorted(by: ascending)
+            var found = drainResults(&context)
+            sortCandidates(&found, base: slot)
             let selected = try selectByHeuristic(found, m: parameters.m)
             try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))
+            var linkedBack = false
             for neighbor in selected {
-                try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer)
+                if try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer) { linkedBack = true }
+            }
+            // Every neighbour pruned the new node (duplicates, ties): force one incoming link so
+            // it stays reachable.
+            if !linkedBack, let nearest = selected.first {
+                try forceLink(from: nearest.slot, to: slot, layer: layer, reachableThrough: Set(selected.map(\.slot)))
             }
             if let closest = selected.first {
                 current = closest.slot
@@ -179,22 +228,81 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     }
 
     /// Adds `target` to `source`'s links on `layer`, re-selecting by the heuristic when full.
-    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws {
+    /// Returns whether `target` is among the links afterwards.
+    @discardableResult
+    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws -> Bool {
         var links = try store.neighbors(of: source, layer: layer)
-        if links.contains(target) { return }
+        if links.contains(target) { return true }
         let capacity = maxLinks(layer)
         if links.count < capacity {
             links.append(target)
             try store.setNeighbors(of: source, layer: layer, links)
-            return
+            return true
         }
         var candidates: [(slot: UInt32, distance: Float)] = [(target, distance)]
         try store.withVector(of: source) { v in
             for l in links { candidates.append((l, try store.distance(v, to: l))) }
         }
-        candidates.sort(by: ascending)
-        let selected = try selectByHeuristic(candidates, m: capacity)
-        try store.setNeighbors(of: source, layer: layer, selected.map(\.slot))
+        sortCandidates(&candidates, base: source)
+        var selected = try selectByHeuristic(candidates, m: capacity).map(\.slot)
+        try keepNodesAtRisk(&selected, dropped: candidates.map(\.slot), source: source, target: target, layer: layer)
+        try store.setNeighbors(of: source, layer: layer, selected)
+        return selected.contains(target)
+    }
+
+    /// Whether `node` may lose its last incoming link on `layer` if `source` drops it: none of
+    /// its own out-neighbours (other than `source`) links back to it. A cheap local test (true
+    /// in-links are not stored); it errs towards keeping links.
+    func isAtRisk(_ node: UInt32, droppedBy source: UInt32, layer: Int) throws -> Bool {
+        let outs = try store.neighbors(of: node, layer: layer)
+        for y in outs where y != source {
+            if try store.withNeighbors(of: y, layer: layer, { $0.contains(node) }) { return false }
+        }
+        return true
+    }
+
+    /// After re-selection, keeps (or swaps back in) nodes the pruning would leave unreachable:
+    /// appended while there is room, else swapped for a kept node that is not at risk itself.
+    func keepNodesAtRisk(_ selected: inout [UInt32], dropped candidates: [UInt32], source: UInt32, target: UInt32, layer: Int) throws {
+        let capacity = maxLinks(layer)
+        let kept = Set(selected)
+        for z in candidates where !kept.contains(z) && z != target {
+            guard try isAtRisk(z, droppedBy: source, layer: layer) else { continue }
+            if selected.count < capacity {
+                selected.append(z)
+                continue
+            }
+            // Swap out the farthest kept node (never the new target) that has another way in.
+            var swapped = false
+            for i in selected.indices.reversed() where selected[i] != target {
+                if try !isAtRisk(selected[i], droppedBy: source, layer: layer) {
+                    selected[i] = z
+                    swapped = true
+                    break
+                }
+            }
+            if !swapped { break }
+        }
+    }
+
+    /// Puts `target` into `source`'s links regardless of the heuristic: appended when there is
+    /// room, else replacing a link to a node in `reachableThrough` (still reachable through
+    /// `target`), else the farthest link.
+    func forceLink(from source: UInt32, to target: UInt32, layer: Int, reachableThrough: Set<UInt32>) throws {
+        var links = try store.neighbors(of: source, layer: layer)
+        if links.contains(target) { return }
+        if links.count < maxLinks(layer) {
+            links.append(target)
+        } else if let i = links.lastIndex(where: { reachableThrough.contains($0) }) {
+            links[i] = target
+        } else if let i = try links.indices.reversed().first(where: { try !isAtRisk(links[$0], droppedBy: source, layer: layer) }) {
+            links[i] = target
+        } else {
+            let distances = try store.withVector(of: source) { v in try links.map { try store.distance(v, to: $0) } }
+            guard let farthest = distances.indices.max(by: { distances[$0] < distances[$1] }) else { return }
+            links[farthest] = target
+        }
+        try store.setNeighbors(of: source, layer: layer, links)
     }
 
     /// Removes the node for `key` and repairs the graph. Returns false if the key is absent.
@@ -238,11 +346,21 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                 try store.withVector(of: u) { v in
                     for c in pool { candidates.append((c, try store.distance(v, to: c))) }
                 }
-                candidates.sort(by: ascending)
-                let selected = try selectByHeuristic(candidates, m: maxLinks(layer)).map(\.slot)
+                sortCandidates(&candidates, base: u)
+                let chosen = try selectByHeuristic(candidates, m: maxLinks(layer))
+                let selected = chosen.map(\.slot)
                 try store.setNeighbors(of: u, layer: layer, selected)
                 for n in old where inDegree[layer][n] != nil { inDegree[layer][n]! -= 1 }
                 for n in selected where inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
+                // New links are made mutual, as insertion makes them (keeps in-degree up).
+                let oldSet = Set(old)
+                for n in chosen where !oldSet.contains(n.slot) {
+                    let before = try store.neighbors(of: n.slot, layer: layer)
+                    try addLink(from: n.slot, to: u, distance: n.distance, layer: layer)
+                    let after = try store.neighbors(of: n.slot, layer: layer)
+                    for x in before where inDegree[layer][x] != nil { inDegree[layer][x]! -= 1 }
+                    for x in after where inDegree[layer][x] != nil { inDegree[layer][x]! += 1 }
+                }
             }
         }
 

@@ -50,7 +50,14 @@ public final class InMemoryNodeStore: HNSWNodeStore {
     public func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float {
         vectors.withUnsafeBufferPointer { v in
             // Safe: slot < slotCapacity, so the row lies inside the buffer.
-            Distance.distance(metric, query, v.baseAddress! + Int(slot) * dimension, count: dimension)
+            storedDistance(metric, query, v.baseAddress! + Int(slot) * dimension, count: dimension)
+        }
+    }
+
+    @inline(__always)
+    public func prefetch(_ slot: UInt32) {
+        vectors.withUnsafeBufferPointer { v in
+            Prefetch.read(UnsafeRawPointer(v.baseAddress! + Int(slot) * dimension), bytes: min(1024, 4 * dimension))
         }
     }
 
@@ -81,6 +88,7 @@ public final class InMemoryNodeStore: HNSWNodeStore {
     public func slot(forKey key: UInt64) throws -> UInt32? { keyToSlot[key] }
 
     public func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32 {
+        // Cosine vectors arrive normalised (see `storedDistance`).
         let slot: UInt32
         if let reused = freeSlots.popLast() {
             slot = reused

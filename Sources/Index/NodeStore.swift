@@ -24,6 +24,8 @@ public protocol HNSWNodeReader {
     func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R
     /// Lends the node's links on `layer` (valid only inside `body`).
     func withNeighbors<R>(of slot: UInt32, layer: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R
+    /// Hints that the node's vector will be read soon (may do nothing).
+    func prefetch(_ slot: UInt32)
     /// Every live slot (for invariant checks and deletion repair; O(n)).
     func liveSlots() throws -> [UInt32]
     /// The slot holding `key`, if any.
@@ -45,6 +47,9 @@ public protocol HNSWNodeStore: HNSWNodeReader {
 }
 
 extension HNSWNodeReader {
+    /// No hint by default.
+    public func prefetch(_ slot: UInt32) {}
+
     /// Copies the node's links on `layer`.
     public func neighbors(of slot: UInt32, layer: Int) throws -> [UInt32] {
         try withNeighbors(of: slot, layer: layer) { Array($0) }
@@ -60,5 +65,29 @@ extension HNSWNodeStore {
     /// Replaces the node's links from an array.
     public func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: [UInt32]) throws {
         try neighbors.withUnsafeBufferPointer { try setNeighbors(of: slot, layer: layer, $0) }
+    }
+}
+
+/// Distance between vectors as the graph stores them: for cosine both sides are unit length
+/// (normalised on the way in, as hnswlib does), so the distance is `1 − a·b`, one dot product
+/// instead of three sums. A zero vector stays zero and so is at distance 1, as ``Metric`` defines.
+@inline(__always)
+func storedDistance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    switch metric {
+    case .l2: return Distance.l2Squared(a, b, count: count)
+    case .ip: return -Distance.dot(a, b, count: count)
+    case .cosine: return min(max(1 - Distance.dot(a, b, count: count), 0), 2)
+    }
+}
+
+/// Lends `vector` as the graph wants it: normalised for cosine, as is otherwise.
+@inline(__always)
+func withPrepared<R>(_ vector: UnsafePointer<Float>, dimension: Int, metric: Metric, _ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+    guard metric == .cosine else { return try body(vector) }
+    let norm = Distance.squaredNorm(vector, count: dimension).squareRoot()
+    return try withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { buffer in
+        let scale: Float = norm > 0 && norm.isFinite ? 1 / norm : 0
+        for i in 0..<dimension { buffer[i] = vector[i] * scale }
+        return try body(UnsafePointer(buffer.baseAddress!))  // safe: dimension > 0
     }
 }

@@ -1,56 +1,72 @@
-/// A binary min-heap of `(distance, slot)` pairs. A max-heap is this heap over negated
-/// distances (see ``SearchContext``).
+/// A binary heap of `(distance, slot)` pairs packed into one `UInt64` each: the distance's
+/// bits mapped to an unsigned integer of the same order, then the slot. One integer compare per
+/// step, ties broken by slot, and one array. `isMax` flips every bit so the same min-heap code
+/// serves as a max-heap.
 struct PairHeap {
-    var distances: [Float] = []
-    var slots: [UInt32] = []
+    private var storage: [UInt64] = []
+    private let mask: UInt64
 
-    var count: Int { distances.count }
-    var isEmpty: Bool { distances.isEmpty }
-    var topDistance: Float { distances[0] }
-    var topSlot: UInt32 { slots[0] }
+    init(isMax: Bool) { mask = isMax ? ~0 : 0 }
 
-    mutating func removeAll() {
-        distances.removeAll(keepingCapacity: true)
-        slots.removeAll(keepingCapacity: true)
+    @inline(__always) static func orderKey(_ d: Float) -> UInt64 {
+        let b = d.bitPattern
+        return UInt64(b & 0x8000_0000 != 0 ? ~b : b | 0x8000_0000)
     }
 
+    @inline(__always) static func distance(fromKey k: UInt64) -> Float {
+        let b = UInt32(truncatingIfNeeded: k)
+        return Float(bitPattern: b & 0x8000_0000 != 0 ? b & 0x7FFF_FFFF : ~b)
+    }
+
+    @inline(__always) func encode(_ d: Float, _ s: UInt32) -> UInt64 {
+        ((PairHeap.orderKey(d) << 32) | UInt64(s)) ^ mask
+    }
+
+    var count: Int { storage.count }
+    var isEmpty: Bool { storage.isEmpty }
+    var topDistance: Float { PairHeap.distance(fromKey: (storage[0] ^ mask) >> 32) }
+    var topSlot: UInt32 { UInt32(truncatingIfNeeded: storage[0] ^ mask) }
+
+    mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
+
     mutating func push(_ d: Float, _ s: UInt32) {
-        distances.append(d)
-        slots.append(s)
-        var child = distances.count - 1
-        while child > 0 {
-            let parent = (child - 1) >> 1
-            if distances[child] < distances[parent] {
-                distances.swapAt(child, parent)
-                slots.swapAt(child, parent)
-                child = parent
-            } else { break }
+        let item = encode(d, s)
+        storage.append(item)
+        storage.withUnsafeMutableBufferPointer { h in
+            var child = h.count - 1
+            while child > 0 {
+                let parent = (child - 1) >> 1
+                let p = h[parent]
+                if item < p {
+                    h[child] = p
+                    child = parent
+                } else { break }
+            }
+            h[child] = item
         }
     }
 
     @discardableResult
     mutating func pop() -> (distance: Float, slot: UInt32) {
-        let top = (distances[0], slots[0])
-        let lastD = distances.removeLast()
-        let lastS = slots.removeLast()
-        let n = distances.count
-        if n > 0 {
+        let top = storage[0] ^ mask
+        let last = storage.removeLast()
+        storage.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            guard n > 0 else { return }
             var parent = 0
             while true {
                 let left = 2 * parent + 1
                 if left >= n { break }
                 var best = left
-                if left + 1 < n, distances[left + 1] < distances[left] { best = left + 1 }
-                if distances[best] < lastD {
-                    distances[parent] = distances[best]
-                    slots[parent] = slots[best]
+                if left + 1 < n, h[left + 1] < h[left] { best = left + 1 }
+                if h[best] < last {
+                    h[parent] = h[best]
                     parent = best
                 } else { break }
             }
-            distances[parent] = lastD
-            slots[parent] = lastS
+            h[parent] = last
         }
-        return top
+        return (PairHeap.distance(fromKey: top >> 32), UInt32(truncatingIfNeeded: top))
     }
 }
 
@@ -60,8 +76,8 @@ struct PairHeap {
 public struct SearchContext {
     var marks: [UInt16] = []
     var generation: UInt16 = 0
-    var candidates = PairHeap()  // min-heap by distance
-    var results = PairHeap()     // max-heap: stores −distance
+    var candidates = PairHeap(isMax: false)
+    var results = PairHeap(isMax: true)
 
     /// Creates an empty context; it grows to the graph's slot capacity on first use.
     public init() {}
@@ -76,6 +92,13 @@ public struct SearchContext {
             generation = 0
         }
         generation &+= 1
+    }
+
+    /// Whether `slot` was visited in this generation.
+    @inline(__always)
+    func isVisited(_ slot: UInt32) -> Bool {
+        let i = Int(slot)
+        return i < marks.count && marks[i] == generation
     }
 
     /// Marks `slot` visited; returns false if it already was.

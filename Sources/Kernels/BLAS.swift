@@ -46,3 +46,17 @@ public enum BLAS {
         openblas_set_num_threads(Int32(max(1, count)))
     }
 }
+
+/// Memory hints for graph traversal.
+public enum Prefetch {
+    /// Asks the CPU to bring the cache lines of `bytes` bytes at `address` (one hint per 64-byte line) into
+    /// cache: a hint, never a fault, so any address is allowed.
+    @inlinable @inline(__always)
+    public static func read(_ address: UnsafeRawPointer, bytes: Int = 256) {
+        var offset = 0
+        while offset < bytes {
+            fute_prefetch(address + offset)
+            offset &+= 64
+        }
+    }
+}

@@ -94,22 +94,26 @@ public enum Distance {
     /// Cosine distance `1 − a·b / (|a||b|)`, clamped to `[0, 2]`; 1 when either vector is zero
     /// (see ``Metric``). One pass computes the dot product and both norms.
     public static func cosineDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var d0 = V(), d1 = V(), na0 = V(), na1 = V(), nb0 = V(), nb1 = V()
+        var d0 = V(), d1 = V(), d2 = V(), d3 = V()
+        var na0 = V(), na1 = V(), nb0 = V(), nb1 = V()
         var i = 0
-        while i &+ 16 <= count {
+        while i &+ 32 <= count {
             let x0 = load(a, i), y0 = load(b, i)
+            d0 = madd(d0, x0, y0); na0 = madd(na0, x0, x0); nb0 = madd(nb0, y0, y0)
             let x1 = load(a, i &+ 8), y1 = load(b, i &+ 8)
-            d0 = madd(d0, x0, y0); d1 = madd(d1, x1, y1)
-            na0 = madd(na0, x0, x0); na1 = madd(na1, x1, x1)
-            nb0 = madd(nb0, y0, y0); nb1 = madd(nb1, y1, y1)
-            i &+= 16
+            d1 = madd(d1, x1, y1); na1 = madd(na1, x1, x1); nb1 = madd(nb1, y1, y1)
+            let x2 = load(a, i &+ 16), y2 = load(b, i &+ 16)
+            d2 = madd(d2, x2, y2); na0 = madd(na0, x2, x2); nb0 = madd(nb0, y2, y2)
+            let x3 = load(a, i &+ 24), y3 = load(b, i &+ 24)
+            d3 = madd(d3, x3, y3); na1 = madd(na1, x3, x3); nb1 = madd(nb1, y3, y3)
+            i &+= 32
         }
         while i &+ 8 <= count {
             let x = load(a, i), y = load(b, i)
             d0 = madd(d0, x, y); na0 = madd(na0, x, x); nb0 = madd(nb0, y, y)
             i &+= 8
         }
-        var dp = reduce(d0 + d1), na = reduce(na0 + na1), nb = reduce(nb0 + nb1)
+        var dp = reduce((d0 + d1) + (d2 + d3)), na = reduce(na0 + na1), nb = reduce(nb0 + nb1)
         while i < count {
             let x = a[i], y = b[i]
             dp += x * y; na += x * x; nb += y * y

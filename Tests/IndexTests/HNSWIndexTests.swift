@@ -82,6 +82,7 @@ final class HNSWIndexTests: XCTestCase {
         let fresh = try HNSWIndex(dimension: d, metric: .l2, parameters: index.parameters)
         for key in remaining.keys.sorted() { try fresh.insert(key: key, vector: remaining[key]!) }
         let freshRecall = try measureRecall(fresh, remaining, metric: .l2)
+        print("recall@10 after deleting half: \(afterDelete), fresh build: \(freshRecall)")
         XCTAssertGreaterThanOrEqual(afterDelete, freshRecall - 0.02, "after delete \(afterDelete), fresh \(freshRecall)")
         // No deleted key is ever returned.
         var q = TestRNG(seed: 3)

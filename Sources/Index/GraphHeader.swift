@@ -1,0 +1,116 @@
+import Kernels
+
+/// The fixed-size record describing one space's graph, stored in `hnsw_meta` under the space id.
+///
+/// Layout (little-endian, 64 bytes): magic "HNSW", format version, metric, dimension, m,
+/// efConstruction, efSearch, seed, nodes per block, node stride, slot high-water mark, entry
+/// slot, entry level (−1 = empty graph), live count.
+struct GraphHeader: Equatable {
+    static let magic: UInt32 = 0x5753_4E48  // "HNSW" read little-endian
+    static let formatVersion: UInt32 = 1
+    static let byteCount = 64
+
+    var metric: Metric
+    var dimension: Int
+    var parameters: HNSWParameters
+    var nodesPerBlock: Int
+    var stride: Int
+    var slotCount: Int
+    var entrySlot: UInt32
+    var entryLevel: Int
+    var liveCount: Int
+
+    /// Fresh header for an empty graph; chooses the node layout.
+    init(metric: Metric, dimension: Int, parameters: HNSWParameters) {
+        self.metric = metric
+        self.dimension = dimension
+        self.parameters = parameters
+        let layout = NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0)
+        self.stride = layout.stride
+        self.nodesPerBlock = NodeLayout.nodesPerBlock(stride: layout.stride)
+        self.slotCount = 0
+        self.entrySlot = 0
+        self.entryLevel = -1
+        self.liveCount = 0
+    }
+
+    var layout: NodeLayout { NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0) }
+
+    func encoded() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: GraphHeader.byteCount)
+        out.withUnsafeMutableBytes { p in
+            let metricCode: UInt32 = metric == .l2 ? 0 : (metric == .ip ? 1 : 2)
+            p.storeBytes(of: GraphHeader.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
+            p.storeBytes(of: GraphHeader.formatVersion.littleEndian, toByteOffset: 4, as: UInt32.self)
+            p.storeBytes(of: metricCode.littleEndian, toByteOffset: 8, as: UInt32.self)
+            p.storeBytes(of: UInt32(dimension).littleEndian, toByteOffset: 12, as: UInt32.self)
+            p.storeBytes(of: UInt32(parameters.m).littleEndian, toByteOffset: 16, as: UInt32.self)
+            p.storeBytes(of: UInt32(parameters.efConstruction).littleEndian, toByteOffset: 20, as: UInt32.self)
+            p.storeBytes(of: UInt32(parameters.efSearch).littleEndian, toByteOffset: 24, as: UInt32.self)
+            p.storeBytes(of: UInt32(nodesPerBlock).littleEndian, toByteOffset: 28, as: UInt32.self)
+            p.storeBytes(of: parameters.seed.littleEndian, toByteOffset: 32, as: UInt64.self)
+            p.storeBytes(of: UInt32(stride).littleEndian, toByteOffset: 40, as: UInt32.self)
+            p.storeBytes(of: UInt32(slotCount).littleEndian, toByteOffset: 44, as: UInt32.self)
+            p.storeBytes(of: entrySlot.littleEndian, toByteOffset: 48, as: UInt32.self)
+            p.storeBytes(of: Int32(entryLevel).littleEndian, toByteOffset: 52, as: Int32.self)
+            p.storeBytes(of: UInt64(liveCount).littleEndian, toByteOffset: 56, as: UInt64.self)
+        }
+        return out
+    }
+
+    init(decoding p: UnsafeRawBufferPointer) throws {
+        guard p.count == GraphHeader.byteCount else {
+            throw IndexError(.corrupted, "the HNSW header has \(p.count) bytes, expected \(GraphHeader.byteCount); the store is damaged or from another version")
+        }
+        func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+        guard u32(0) == GraphHeader.magic else { throw IndexError(.corrupted, "the HNSW header lacks its magic number; the store is damaged") }
+        guard u32(4) == GraphHeader.formatVersion else {
+            throw IndexError(.corrupted, "the HNSW graph has format version \(u32(4)), this build reads \(GraphHeader.formatVersion); rebuild the index")
+        }
+        switch u32(8) {
+        case 0: metric = .l2
+        case 1: metric = .ip
+        case 2: metric = .cosine
+        default: throw IndexError(.corrupted, "the HNSW header names unknown metric code \(u32(8))")
+        }
+        dimension = Int(u32(12))
+        parameters = HNSWParameters(m: Int(u32(16)), efConstruction: Int(u32(20)), efSearch: Int(u32(24)),
+                                    seed: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
+        nodesPerBlock = Int(u32(28))
+        stride = Int(u32(40))
+        slotCount = Int(u32(44))
+        entrySlot = u32(48)
+        entryLevel = Int(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 52, as: Int32.self)))
+        liveCount = Int(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 56, as: UInt64.self)))
+        guard dimension > 0, nodesPerBlock > 0, stride == layout.stride else {
+            throw IndexError(.corrupted, "the HNSW header is inconsistent (dimension \(dimension), stride \(stride)); rebuild the index")
+        }
+    }
+}
+
+/// Where a node's fields live inside its fixed-stride record (native little-endian):
+///
+/// ```
+/// 0   UInt32 level + 1 (0 = free slot)
+/// 4   UInt32 number of layer-0 links
+/// 8   UInt64 key
+/// 16  UInt32 × 2M layer-0 links
+/// …   Float × dimension (the vector, right after its links: one neighbourhood visit touches
+///     one record)
+/// ```
+/// The stride is rounded up to 16 bytes. Upper-layer links (1/M of nodes) live elsewhere.
+struct NodeLayout {
+    let dimension: Int
+    let maxLinks0: Int
+    static let linksOffset = 16
+    var vectorOffset: Int { NodeLayout.linksOffset + 4 * maxLinks0 }
+    var stride: Int { (vectorOffset + 4 * dimension + 15) & ~15 }
+
+    /// About 16 KiB per block: large enough to sit in contiguous overflow pages (aligned, one
+    /// lookup per block per read transaction), small enough that rewriting a block on commit
+    /// stays cheap.
+    static func nodesPerBlock(stride: Int) -> Int {
+        let target = 4 * 4096 - 64
+        return max(1, target / stride)
+    }
+}

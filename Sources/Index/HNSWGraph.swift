@@ -1,0 +1,243 @@
+import Kernels
+import Storage
+
+/// One space's HNSW graph, stored in LMDB and searched in place.
+///
+/// A stateless handle: every bit of state lives in the environment's `hnsw_*` databases
+/// (see ``HNSWDatabases``), so readers on other threads see a consistent snapshot through their
+/// own read transactions while a writer inserts. Opening a graph reads its 64-byte header only;
+/// nothing is loaded into memory.
+///
+/// ```swift
+/// try env.write { txn in
+///     let graph = try HNSWGraph(spaceID: 1, dimension: 384, metric: .cosine, parameters: .init(), in: txn)
+///     try graph.insert(key: 42, vector: v, in: txn)
+/// }
+/// let hits = try env.read { txn in try HNSWGraph(spaceID: 1, in: txn).search(q, k: 10, in: txn) }
+/// ```
+public struct HNSWGraph: Sendable {
+    /// The space this graph indexes.
+    public let spaceID: UInt32
+    /// Vector length.
+    public let dimension: Int
+    /// Distance between vectors.
+    public let metric: Metric
+    /// Parameters; `m` and `seed` are fixed at creation, `efConstruction` and `efSearch` may be
+    /// given anew each time the graph is opened for writing.
+    public let parameters: HNSWParameters
+    let databases: HNSWDatabases
+
+    /// Opens the graph of `spaceID`, creating it (and the index databases) when absent.
+    ///
+    /// - Throws: ``IndexError`` `.mismatch` when the stored graph has another dimension, metric or `m`.
+    public init(spaceID: UInt32, dimension: Int, metric: Metric, parameters: HNSWParameters, in txn: WriteTransaction) throws {
+        try parameters.validate()
+        guard dimension > 0 else { throw IndexError(.invalidVector, "dimension must be positive, got \(dimension)") }
+        let dbs = try HNSWDatabases(creatingIn: txn)
+        if var header = try HNSWGraph.loadHeader(spaceID: spaceID, dbs: dbs, in: txn) {
+            guard header.dimension == dimension, header.metric == metric, header.parameters.m == parameters.m else {
+                throw IndexError(.mismatch, "space \(spaceID) has a graph of dimension \(header.dimension), metric \(header.metric), m \(header.parameters.m); asked for \(dimension), \(metric), m \(parameters.m). Drop and rebuild the index to change them")
+            }
+            if header.parameters.efConstruction != parameters.efConstruction || header.parameters.efSearch != parameters.efSearch {
+                header.parameters.efConstruction = parameters.efConstruction
+                header.parameters.efSearch = parameters.efSearch
+                try txn.put(header.encoded(), forKey: FixedWidthKey(spaceID), in: dbs.meta)
+            }
+            self.parameters = header.parameters
+        } else {
+            let header = GraphHeader(metric: metric, dimension: dimension, parameters: parameters)
+            try txn.put(header.encoded(), forKey: FixedWidthKey(spaceID), in: dbs.meta)
+            self.parameters = parameters
+        }
+        self.spaceID = spaceID
+        self.dimension = dimension
+        self.metric = metric
+        self.databases = dbs
+    }
+
+    /// Opens an existing graph for reading.
+    ///
+    /// - Throws: ``IndexError`` `.corrupted` when the space has no graph. The `hnsw_*`
+    ///   databases must exist before the read transaction began (``HNSWDatabases/init(environment:)``).
+    public init(spaceID: UInt32, in txn: ReadTransaction) throws {
+        let dbs = try HNSWDatabases(openingIn: txn)
+        guard let header = try HNSWGraph.loadHeader(spaceID: spaceID, dbs: dbs, in: txn) else {
+            throw IndexError(.corrupted, "space \(spaceID) has no HNSW graph; create it with a write transaction first")
+        }
+        self.spaceID = spaceID
+        self.dimension = header.dimension
+        self.metric = header.metric
+        self.parameters = header.parameters
+        self.databases = dbs
+    }
+
+    /// Whether `spaceID` has a graph visible to `txn`.
+    public static func exists(spaceID: UInt32, in txn: ReadTransaction) throws -> Bool {
+        guard let dbs = try? HNSWDatabases(openingIn: txn) else { return false }
+        return try loadHeader(spaceID: spaceID, dbs: dbs, in: txn) != nil
+    }
+
+    static func loadHeader(spaceID: UInt32, dbs: HNSWDatabases, in txn: ReadTransaction) throws -> GraphHeader? {
+        try txn.get(FixedWidthKey(spaceID), in: dbs.meta) { try GraphHeader(decoding: $0) }
+    }
+
+    func makeStore(in txn: ReadTransaction) throws -> LMDBNodeStore {
+        guard let header = try HNSWGraph.loadHeader(spaceID: spaceID, dbs: databases, in: txn) else {
+            throw IndexError(.corrupted, "space \(spaceID) has no HNSW graph in this transaction")
+        }
+        var h = header
+        h.parameters.efConstruction = parameters.efConstruction
+        h.parameters.efSearch = parameters.efSearch
+        return LMDBNodeStore(txn: txn, dbs: databases, space: spaceID, header: h)
+    }
+
+    /// Number of vectors in the graph.
+    public func count(in txn: ReadTransaction) throws -> Int {
+        try HNSWGraph.loadHeader(spaceID: spaceID, dbs: databases, in: txn)?.liveCount ?? 0
+    }
+
+    // MARK: Writing
+
+    /// Inserts `vector` under `key`, replacing the vector already stored under it.
+    public func insert(key: UInt64, vector: [Float], in txn: WriteTransaction) throws {
+        try withWriter(in: txn) { try $0.insert(key: key, vector: vector) }
+    }
+
+    /// Removes `key` and repairs the graph; returns false when it was absent.
+    @discardableResult
+    public func remove(key: UInt64, in txn: WriteTransaction) throws -> Bool {
+        try withWriter(in: txn) { try $0.remove(key: key) }
+    }
+
+    /// Lends a writer that keeps modified blocks in memory across many inserts and writes them
+    /// once when `body` returns: the way to load many vectors in one transaction (each block is
+    /// copied into LMDB once per batch instead of once per insert).
+    public func withWriter<R>(in txn: WriteTransaction, _ body: (HNSWWriter) throws -> R) throws -> R {
+        let store = try makeStore(in: txn)
+        let writer = HNSWWriter(store: store, parameters: store.header.parameters)
+        defer { writer.isValid = false }
+        let result = try body(writer)
+        try store.flush()
+        return result
+    }
+
+    /// Removes the whole graph of this space.
+    public func drop(in txn: WriteTransaction) throws {
+        let prefix = FixedWidthKey(spaceID)
+        for db in [databases.blocks, databases.upper, databases.keys, databases.free, databases.meta] {
+            try txn.deleteAll(in: db, prefix: prefix)
+        }
+    }
+
+    // MARK: Reading
+
+    /// The `k` nearest stored vectors to `query` (ascending distance), searched in place.
+    /// `ef` defaults to `parameters.efSearch`; `filter` keeps only keys it accepts.
+    public func search(_ query: [Float], k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil,
+                       in txn: ReadTransaction) throws -> [(key: UInt64, distance: Float)] {
+        try withSearcher(in: txn) { try $0.search(query, k: k, ef: ef, filter: filter) }
+    }
+
+    /// Lends a searcher that keeps its block table and visited set across many queries in one
+    /// read transaction (the fast path for batches).
+    public func withSearcher<R>(in txn: ReadTransaction, _ body: (HNSWSearcher) throws -> R) throws -> R {
+        let store = try makeStore(in: txn)
+        let searcher = HNSWSearcher(store: store, parameters: store.header.parameters)
+        defer { searcher.isValid = false }
+        return try body(searcher)
+    }
+
+    /// Structural problems of the stored graph (empty = sound); see
+    /// ``HNSWNodeReader/checkInvariants(parameters:expectedKeys:limit:)``. Also checks the key
+    /// map and the header's live count.
+    public func checkInvariants(expectedKeys: Set<UInt64>? = nil, in txn: ReadTransaction) throws -> [String] {
+        let store = try makeStore(in: txn)
+        var problems = try store.checkInvariants(parameters: store.header.parameters, expectedKeys: expectedKeys)
+        let live = try store.liveSlots()
+        if live.count != store.header.liveCount {
+            problems.append("header counts \(store.header.liveCount) live nodes, blocks hold \(live.count)")
+        }
+        var mapped = 0
+        try txn.forEach(in: databases.keys, prefix: FixedWidthKey(spaceID)) { _, _ in mapped += 1 }
+        if mapped != live.count { problems.append("key map has \(mapped) entries for \(live.count) live nodes") }
+        return problems
+    }
+}
+
+/// Batch writer lent by ``HNSWGraph/withWriter(in:_:)``. Must not escape the closure.
+public final class HNSWWriter {
+    let store: LMDBNodeStore
+    let parameters: HNSWParameters
+    var context = SearchContext()
+    var isValid = true
+
+    init(store: LMDBNodeStore, parameters: HNSWParameters) {
+        self.store = store
+        self.parameters = parameters
+    }
+
+    var algorithm: HNSWAlgorithm<LMDBNodeStore> { HNSWAlgorithm(store: store, parameters: parameters) }
+
+    /// Inserts `vector` under `key`, replacing any vector stored under it.
+    public func insert(key: UInt64, vector: [Float]) throws {
+        precondition(isValid, "an HNSWWriter was used after its closure returned")
+        try checkVector(vector, dimension: store.dimension)
+        if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }
+        try vector.withUnsafeBufferPointer { v in
+            _ = try algorithm.insert(key: key, vector: v.baseAddress!, context: &context)  // safe: dimension > 0
+        }
+    }
+
+    /// Inserts a row-major matrix of vectors under consecutive keys from `firstKey`.
+    public func insert(rows: UnsafeBufferPointer<Float>, firstKey: UInt64) throws {
+        precondition(isValid, "an HNSWWriter was used after its closure returned")
+        let d = store.dimension
+        guard rows.count % d == 0, let base = rows.baseAddress else { return }
+        for i in 0..<(rows.count / d) {
+            let key = firstKey + UInt64(i)
+            if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }
+            _ = try algorithm.insert(key: key, vector: base + i * d, context: &context)
+        }
+    }
+
+    /// Removes `key`; returns false when absent.
+    @discardableResult
+    public func remove(key: UInt64) throws -> Bool {
+        precondition(isValid, "an HNSWWriter was used after its closure returned")
+        return try algorithm.remove(key: key)
+    }
+}
+
+/// Searcher lent by ``HNSWGraph/withSearcher(in:_:)``. Must not escape the closure.
+public final class HNSWSearcher {
+    let store: LMDBNodeStore
+    let parameters: HNSWParameters
+    var context = SearchContext()
+    var isValid = true
+
+    init(store: LMDBNodeStore, parameters: HNSWParameters) {
+        self.store = store
+        self.parameters = parameters
+    }
+
+    /// Number of vectors in the graph.
+    public var count: Int { store.header.liveCount }
+
+    /// The `k` nearest stored vectors to `query`, ascending distance.
+    public func search(_ query: [Float], k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
+        try checkVector(query, dimension: store.dimension)
+        return try query.withUnsafeBufferPointer { q in
+            try search(q.baseAddress!, k: k, ef: ef, filter: filter)  // safe: dimension > 0
+        }
+    }
+
+    /// The `k` nearest stored vectors to the `dimension` floats at `query`.
+    public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
+        precondition(isValid, "an HNSWSearcher was used after its closure returned")
+        let store = self.store
+        let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
+        let found = try HNSWAlgorithm(store: store, parameters: parameters)
+            .search(query, k: k, ef: ef ?? parameters.efSearch, context: &context, isAllowed: allowed)
+        return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
+    }
+}

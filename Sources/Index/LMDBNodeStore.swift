@@ -1,0 +1,418 @@
+import Foundation
+import Kernels
+import Storage
+
+/// The LMDB databases holding every space's graph; keys start with the space id (UInt32 BE).
+///
+/// - `hnsw_meta`:   space → ``GraphHeader``
+/// - `hnsw_blocks`: (space, block) → `nodesPerBlock` fixed-stride node records
+/// - `hnsw_upper`:  (space, slot) → upper-layer links, `level × (1 + M)` UInt32
+/// - `hnsw_keys`:   (space, key UInt64) → slot UInt32
+/// - `hnsw_free`:   (space, slot) → empty (reusable slots)
+public struct HNSWDatabases: Sendable {
+    /// Graph headers.
+    public let meta: Database
+    /// Node blocks.
+    public let blocks: Database
+    /// Upper-layer links.
+    public let upper: Database
+    /// Key → slot map.
+    public let keys: Database
+    /// Free slots.
+    public let free: Database
+
+    /// The names of the databases, for environments that must size `maxDatabases`.
+    public static let names = ["hnsw_meta", "hnsw_blocks", "hnsw_upper", "hnsw_keys", "hnsw_free"]
+
+    /// Opens (creating when absent) the index databases from a write transaction.
+    public init(creatingIn txn: WriteTransaction) throws {
+        meta = try txn.openDatabase(named: "hnsw_meta", create: true)
+        blocks = try txn.openDatabase(named: "hnsw_blocks", create: true)
+        upper = try txn.openDatabase(named: "hnsw_upper", create: true)
+        keys = try txn.openDatabase(named: "hnsw_keys", create: true)
+        free = try txn.openDatabase(named: "hnsw_free", create: true)
+    }
+
+    /// Opens the existing index databases (they must have been created by a committed write).
+    public init(openingIn txn: ReadTransaction) throws {
+        if let write = txn as? WriteTransaction {
+            self = try HNSWDatabases(creatingIn: write)
+            return
+        }
+        meta = try txn.openDatabase(named: "hnsw_meta")
+        blocks = try txn.openDatabase(named: "hnsw_blocks")
+        upper = try txn.openDatabase(named: "hnsw_upper")
+        keys = try txn.openDatabase(named: "hnsw_keys")
+        free = try txn.openDatabase(named: "hnsw_free")
+    }
+
+    /// Opens (creating when absent) the index databases on an environment, before any
+    /// transaction that uses them begins.
+    public init(environment: Environment) throws {
+        meta = try environment.openDatabase(named: "hnsw_meta", create: true)
+        blocks = try environment.openDatabase(named: "hnsw_blocks", create: true)
+        upper = try environment.openDatabase(named: "hnsw_upper", create: true)
+        keys = try environment.openDatabase(named: "hnsw_keys", create: true)
+        free = try environment.openDatabase(named: "hnsw_free", create: true)
+    }
+}
+
+/// An ``HNSWNodeStore`` that reads the graph in place from LMDB pages.
+///
+/// Reads: a node is found by pointer arithmetic inside its block; a block's address is looked
+/// up once per transaction (one `mdb_get`) and kept in a table indexed by block number.
+/// Writes (write transactions only) go to private copies of the touched blocks and to pending
+/// maps; ``flush()`` puts them into LMDB. No LMDB write happens between flushes, so every
+/// address in the table stays valid until then.
+///
+/// Safety of the kept addresses: LMDB guarantees that data returned by `mdb_get` stays valid
+/// and unchanged until the transaction ends or, in a write transaction, until its next write.
+/// The store never outlives the closure that lent it the transaction (it is created and used
+/// inside ``HNSWGraph``'s methods), and the table is cleared on every flush.
+///
+/// Not `Sendable`: confined to the transaction's closure.
+final class LMDBNodeStore: HNSWNodeStore {
+    let txn: ReadTransaction
+    let writer: WriteTransaction?
+    let dbs: HNSWDatabases
+    let space: UInt32
+    var header: GraphHeader
+    var headerDirty = false
+    let layout: NodeLayout
+    let blockBytes: Int
+    let maxLinks: Int
+    /// How much of a vector to prefetch (FUTE_PREFETCH_BYTES overrides, for experiments).
+    let prefetchBytes: Int
+
+    /// Clean block addresses in the map (nil = not yet looked up).
+    var blockTable: [UnsafeRawPointer?] = []
+    var touchedBlocks: [Int] = []
+    /// Private, modified copies of blocks (write transactions).
+    var dirtyBlocks: [Int: UnsafeMutableRawPointer] = [:]
+    /// Pending upper-layer link records: slot → record (nil = delete).
+    var pendingUpper: [UInt32: [UInt32]?] = [:]
+    /// Pending key map changes: key → slot (nil = delete).
+    var pendingKeys: [UInt64: UInt32?] = [:]
+    /// Slots taken from the free list / returned to it in this batch.
+    var reusedSlots: Set<UInt32> = []
+    var freedSlots: [UInt32] = []
+    /// Copies of misaligned clean blocks (LMDB values could in principle be unaligned).
+    var ownedCopies: [UnsafeMutableRawPointer] = []
+
+    init(txn: ReadTransaction, dbs: HNSWDatabases, space: UInt32, header: GraphHeader) {
+        self.txn = txn
+        self.writer = txn as? WriteTransaction
+        self.dbs = dbs
+        self.space = space
+        self.header = header
+        self.layout = header.layout
+        self.blockBytes = header.nodesPerBlock * header.stride
+        self.maxLinks = header.parameters.m
+        self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
+    }
+
+    deinit {
+        for (_, p) in dirtyBlocks { p.deallocate() }
+        for p in ownedCopies { p.deallocate() }
+    }
+
+    var dimension: Int { header.dimension }
+    var metric: Metric { header.metric }
+    var slotCapacity: Int { header.slotCount }
+
+    // MARK: Blocks
+
+    @inline(__always)
+    func blockKey(_ block: Int) -> FixedWidthKey { FixedWidthKey(space, UInt32(block)) }
+
+    /// The address of `block` for reading.
+    @inline(__always)
+    func blockAddress(_ block: Int) throws -> UnsafeRawPointer {
+        if block < blockTable.count, let p = blockTable[block] { return p }
+        return try lookUpBlock(block)
+    }
+
+    func lookUpBlock(_ block: Int) throws -> UnsafeRawPointer {
+        if let dirty = dirtyBlocks[block] { return UnsafeRawPointer(dirty) }
+        let expected = blockBytes
+        let found: UnsafeRawPointer? = try txn.get(blockKey(block), in: dbs.blocks) { value -> UnsafeRawPointer? in
+            guard value.count == expected, let base = value.baseAddress else { return nil }
+            // Kept beyond the closure on purpose; see the type's "Safety of the kept addresses".
+            return base
+        } ?? nil
+        guard var address = found else {
+            throw IndexError(.corrupted, "HNSW block \(block) of space \(space) is missing or has the wrong size; rebuild the index")
+        }
+        if Int(bitPattern: address) % 16 != 0 {
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: expected, alignment: 16)
+            copy.copyMemory(from: address, byteCount: expected)
+            ownedCopies.append(copy)
+            address = UnsafeRawPointer(copy)
+        }
+        if block >= blockTable.count {
+            blockTable.append(contentsOf: repeatElement(nil, count: max(block + 1, header.slotCount / header.nodesPerBlock + 1) - blockTable.count))
+        }
+        blockTable[block] = address
+        touchedBlocks.append(block)
+        return address
+    }
+
+    /// The record of `slot` for reading.
+    @inline(__always)
+    func record(_ slot: UInt32) throws -> UnsafeRawPointer {
+        let s = Int(slot)
+        let npb = header.nodesPerBlock
+        return try blockAddress(s / npb) + (s % npb) * header.stride
+    }
+
+    /// The record of `slot` for writing: copies its block into private memory on first write.
+    func mutableRecord(_ slot: UInt32) throws -> UnsafeMutableRawPointer {
+        guard writer != nil else {
+            preconditionFailure("HNSW graph modified inside a read transaction")
+        }
+        let s = Int(slot)
+        let npb = header.nodesPerBlock
+        let block = s / npb
+        if let dirty = dirtyBlocks[block] { return dirty + (s % npb) * header.stride }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 16)
+        if block * npb < header.slotCount, try txn.contains(blockKey(block), in: dbs.blocks) {
+            copy.copyMemory(from: try lookUpBlock(block), byteCount: blockBytes)
+        } else {
+            copy.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)
+        }
+        dirtyBlocks[block] = copy
+        if block < blockTable.count { blockTable[block] = UnsafeRawPointer(copy) } else {
+            blockTable.append(contentsOf: repeatElement(nil, count: block + 1 - blockTable.count))
+            blockTable[block] = UnsafeRawPointer(copy)
+        }
+        touchedBlocks.append(block)
+        return copy + (s % npb) * header.stride
+    }
+
+    // MARK: HNSWNodeReader
+
+    func entryPoint() throws -> (slot: UInt32, level: Int)? {
+        header.entryLevel < 0 ? nil : (header.entrySlot, header.entryLevel)
+    }
+
+    func level(of slot: UInt32) throws -> Int {
+        guard Int(slot) < header.slotCount else { throw IndexError(.corrupted, "slot \(slot) is beyond the graph (\(header.slotCount) slots)") }
+        let levelPlusOne = try record(slot).load(as: UInt32.self)
+        guard levelPlusOne > 0 else { throw IndexError(.corrupted, "slot \(slot) is free but was read as a node; rebuild the index") }
+        return Int(levelPlusOne) - 1
+    }
+
+    func isLive(_ slot: UInt32) throws -> Bool {
+        guard Int(slot) < header.slotCount else { return false }
+        return try record(slot).load(as: UInt32.self) > 0
+    }
+
+    func key(of slot: UInt32) throws -> UInt64 {
+        try record(slot).load(fromByteOffset: 8, as: UInt64.self)
+    }
+
+    @inline(__always)
+    func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float {
+        let v = (try record(slot) + layout.vectorOffset).assumingMemoryBound(to: Float.self)
+        return storedDistance(header.metric, query, v, count: header.dimension)
+    }
+
+    func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        try body((try record(slot) + layout.vectorOffset).assumingMemoryBound(to: Float.self))
+    }
+
+    @inline(__always)
+    func prefetch(_ slot: UInt32) {
+        guard let r = try? record(slot) else { return }
+        Prefetch.read(r + layout.vectorOffset, bytes: prefetchBytes)
+    }
+
+    @inline(__always)
+    func withNeighbors<R>(of slot: UInt32, layer: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
+        if layer == 0 {
+            let r = try record(slot)
+            let count = Int(r.load(fromByteOffset: 4, as: UInt32.self))
+            let links = (r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self)
+            return try body(UnsafeBufferPointer(start: links, count: min(count, layout.maxLinks0)))
+        }
+        let stride = 1 + maxLinks
+        if let pending = pendingUpper[slot] {
+            guard let record = pending, record.count >= layer * stride else {
+                throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
+            }
+            return try record.withUnsafeBufferPointer { p in
+                let count = Int(p[(layer - 1) * stride])
+                return try body(UnsafeBufferPointer(rebasing: p[((layer - 1) * stride + 1)..<((layer - 1) * stride + 1 + count)]))
+            }
+        }
+        let result: R? = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { value -> R in
+            guard value.count >= layer * stride * 4, let base = value.baseAddress else {
+                throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
+            }
+            let start = (layer - 1) * stride
+            let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: start * 4, as: UInt32.self)))
+            if Int(bitPattern: base) % 4 == 0 {
+                let p = (base + (start + 1) * 4).assumingMemoryBound(to: UInt32.self)
+                return try body(UnsafeBufferPointer(start: p, count: min(count, maxLinks)))
+            }
+            let copy = (0..<min(count, maxLinks)).map { value.loadUnaligned(fromByteOffset: (start + 1 + $0) * 4, as: UInt32.self) }
+            return try copy.withUnsafeBufferPointer { try body($0) }
+        }
+        guard let result else { throw IndexError(.corrupted, "slot \(slot) has no upper-layer record; rebuild the index") }
+        return result
+    }
+
+    func liveSlots() throws -> [UInt32] {
+        var out: [UInt32] = []
+        out.reserveCapacity(header.liveCount)
+        for s in 0..<header.slotCount where try isLive(UInt32(s)) { out.append(UInt32(s)) }
+        return out
+    }
+
+    func slot(forKey key: UInt64) throws -> UInt32? {
+        if let pending = pendingKeys[key] { return pending }
+        return try txn.get(FixedWidthKey(space, key), in: dbs.keys) { $0.loadUnaligned(as: UInt32.self) }
+    }
+
+    // MARK: HNSWNodeStore
+
+    func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32 {
+        var slot: UInt32?
+        try txn.scan(in: dbs.free, prefix: FixedWidthKey(space)) { k, _ in
+            let s = k.bigEndianUInt32(at: 4)
+            if reusedSlots.contains(s) { return .continue }
+            slot = s
+            return .stop
+        }
+        if slot == nil, let freed = freedSlots.popLast() { slot = freed }
+        let chosen: UInt32
+        if let slot {
+            chosen = slot
+            reusedSlots.insert(slot)
+        } else {
+            guard header.slotCount < Int(UInt32.max) else { throw IndexError(.invalidParameters, "the graph is full (2³² slots)") }
+            chosen = UInt32(header.slotCount)
+            header.slotCount += 1
+        }
+        let r = try mutableRecord(chosen)
+        r.storeBytes(of: UInt32(level + 1), as: UInt32.self)
+        r.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        r.storeBytes(of: key, toByteOffset: 8, as: UInt64.self)
+        (r + layout.vectorOffset).copyMemory(from: vector, byteCount: 4 * header.dimension)
+        pendingUpper[chosen] = level > 0 ? [UInt32](repeating: 0, count: level * (1 + maxLinks)) : .some(nil)
+        pendingKeys[key] = chosen
+        header.liveCount += 1
+        headerDirty = true
+        return chosen
+    }
+
+    func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws {
+        if layer == 0 {
+            precondition(neighbors.count <= layout.maxLinks0, "setNeighbors: too many layer-0 links")
+            let r = try mutableRecord(slot)
+            r.storeBytes(of: UInt32(neighbors.count), toByteOffset: 4, as: UInt32.self)
+            if let base = neighbors.baseAddress, !neighbors.isEmpty {
+                (r + NodeLayout.linksOffset).copyMemory(from: base, byteCount: 4 * neighbors.count)
+            }
+            return
+        }
+        precondition(neighbors.count <= maxLinks, "setNeighbors: too many links on layer \(layer)")
+        let stride = 1 + maxLinks
+        var record: [UInt32]
+        if let pending = pendingUpper[slot], let existing = pending {
+            record = existing
+        } else {
+            let level = try self.level(of: slot)
+            record = [UInt32](repeating: 0, count: level * stride)
+            _ = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { value in
+                for i in 0..<min(record.count, value.count / 4) {
+                    record[i] = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                }
+            }
+        }
+        guard record.count >= layer * stride else { throw IndexError(.corrupted, "slot \(slot) has no layer \(layer)") }
+        let start = (layer - 1) * stride
+        record[start] = UInt32(neighbors.count)
+        for (i, n) in neighbors.enumerated() { record[start + 1 + i] = n }
+        pendingUpper[slot] = record
+    }
+
+    func free(_ slot: UInt32) throws {
+        let key = try self.key(of: slot)
+        let r = try mutableRecord(slot)
+        r.storeBytes(of: UInt32(0), as: UInt32.self)
+        r.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        pendingUpper[slot] = .some(nil)
+        pendingKeys[key] = .some(nil)
+        freedSlots.append(slot)
+        header.liveCount -= 1
+        headerDirty = true
+    }
+
+    func setEntryPoint(_ entry: (slot: UInt32, level: Int)?) throws {
+        header.entrySlot = entry?.slot ?? 0
+        header.entryLevel = entry?.level ?? -1
+        headerDirty = true
+    }
+
+    func highestLevelNode(excluding excluded: UInt32) throws -> (slot: UInt32, level: Int)? {
+        var best: (slot: UInt32, level: Int)?
+        for s in try liveSlots() where s != excluded {
+            let l = try level(of: s)
+            if best == nil || l > best!.level { best = (s, l) }
+        }
+        return best
+    }
+
+    // MARK: Flushing
+
+    /// Writes every pending change to LMDB and forgets all kept addresses.
+    func flush() throws {
+        guard let writer else { return }
+        // Slots reused from the free list leave it; freed ones join it.
+        for s in reusedSlots { try writer.delete(FixedWidthKey(space, s), in: dbs.free) }
+        for s in freedSlots { try writer.put([UInt8](), forKey: FixedWidthKey(space, s), in: dbs.free) }
+        for (block, p) in dirtyBlocks {
+            try writer.putReserved(forKey: blockKey(block), count: blockBytes, in: dbs.blocks) { target in
+                target.baseAddress!.copyMemory(from: p, byteCount: blockBytes)  // safe: blockBytes > 0
+            }
+            p.deallocate()
+        }
+        dirtyBlocks.removeAll()
+        for (slot, record) in pendingUpper {
+            if let record {
+                try writer.put(record.withUnsafeBytes { Array($0) }, forKey: FixedWidthKey(space, slot), in: dbs.upper)
+            } else {
+                try writer.delete(FixedWidthKey(space, slot), in: dbs.upper)
+            }
+        }
+        for (key, slot) in pendingKeys {
+            if let slot {
+                try writer.put(withUnsafeBytes(of: slot) { Array($0) }, forKey: FixedWidthKey(space, key), in: dbs.keys)
+            } else {
+                try writer.delete(FixedWidthKey(space, key), in: dbs.keys)
+            }
+        }
+        if headerDirty { try writer.put(header.encoded(), forKey: FixedWidthKey(space), in: dbs.meta) }
+        pendingUpper.removeAll()
+        pendingKeys.removeAll()
+        reusedSlots.removeAll()
+        freedSlots.removeAll()
+        headerDirty = false
+        forgetAddresses()
+    }
+
+    /// Clears the block table (addresses may move after a write).
+    func forgetAddresses() {
+        for b in touchedBlocks where b < blockTable.count { blockTable[b] = nil }
+        touchedBlocks.removeAll(keepingCapacity: true)
+        for p in ownedCopies { p.deallocate() }
+        ownedCopies.removeAll()
+    }
+}
+
+/// Bytes of each vector to prefetch during search (default 1 KiB; FUTE_PREFETCH_BYTES overrides).
+let prefetchLimit: Int = {
+    if let s = getenv("FUTE_PREFETCH_BYTES"), let v = Int(String(cString: s)), v >= 0 { return v }
+    return 1024
+}()

@@ -1,0 +1,15 @@
+// libFuzzer target: safetensors header/offset validation and tensor reads (Ingest/Encoder).
+// Every tensor the header validates must be readable without trapping or reading out of bounds.
+import IngestReaders  // Ingest/Readers, Encoder, Tasks compiled as one module by Tools/fuzz.sh
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let path = fuzzScratchFile(fuzzBytes(data, size), suffix: ".safetensors")
+    guard let file = try? SafeTensorsFile(path: path) else { return 0 }
+    for (name, info) in file.tensors {
+        if let floats = try? file.floats(name) {
+            fuzzCheck(floats.count == info.count, "tensor \(name) read \(floats.count) values, shape says \(info.count)")
+        }
+    }
+    return 0
+}

@@ -1,0 +1,272 @@
+import Foundation
+import XCTest
+import Kernels
+import Storage
+@testable import Index
+
+final class HNSWGraphTests: XCTestCase {
+    let d = 16
+
+    func makeEnvironment() throws -> Environment {
+        let path = NSTemporaryDirectory() + "fute-index-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        var configuration = EnvironmentConfiguration()
+        configuration.noSync = true
+        return try Environment(directory: path, configuration: configuration)
+    }
+
+    func vectors(_ n: Int, seed: UInt64) -> [[Float]] {
+        var rng = TestRNG(seed: seed)
+        return rng.clustered(n, d)
+    }
+
+    /// Same keys, same order, same parameters: the LMDB graph answers exactly like the in-memory one.
+    func testLMDBGraphMatchesInMemoryGraphAndBruteForce() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 8, efConstruction: 64, efSearch: 64)
+        let data = vectors(2_000, seed: 31)
+        let memory = try HNSWIndex(dimension: d, metric: .l2, parameters: parameters)
+        var items: [UInt64: [Float]] = [:]
+        for (i, v) in data.enumerated() { try memory.insert(key: UInt64(i), vector: v); items[UInt64(i)] = v }
+        // Several commits of 500, through the batch writer.
+        for batch in stride(from: 0, to: data.count, by: 500) {
+            try env.write { txn in
+                let graph = try HNSWGraph(spaceID: 3, dimension: d, metric: .l2, parameters: parameters, in: txn)
+                try graph.withWriter(in: txn) { w in
+                    for i in batch..<min(batch + 500, data.count) { try w.insert(key: UInt64(i), vector: data[i]) }
+                }
+            }
+        }
+        var rng = TestRNG(seed: 32)
+        let queries = (0..<50).map { _ in rng.clustered(1, d)[0] }
+        try env.read { txn in
+            let graph = try HNSWGraph(spaceID: 3, in: txn)
+            XCTAssertEqual(try graph.count(in: txn), 2_000)
+            XCTAssertEqual(try graph.checkInvariants(expectedKeys: Set(items.keys), in: txn), [])
+            var got: [[UInt64]] = [], truth: [[UInt64]] = []
+            try graph.withSearcher(in: txn) { searcher in
+                for q in queries {
+                    let hits = try searcher.search(q, k: 10)
+                    XCTAssertEqual(hits.map(\.key), try memory.search(q, k: 10).map(\.key))
+                    got.append(hits.map(\.key))
+                    truth.append(bruteForce(q, items, metric: .l2, k: 10))
+                }
+            }
+            XCTAssertGreaterThan(recall(got, truth), 0.95)
+        }
+    }
+
+    func testRandomOperationsAcrossTransactionsKeepInvariants() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 4, efConstruction: 32, efSearch: 32)
+        var rng = TestRNG(seed: 41)
+        var items: [UInt64: [Float]] = [:]
+        for round in 0..<12 {
+            try env.write { txn in
+                let graph = try HNSWGraph(spaceID: 1, dimension: 8, metric: .cosine, parameters: parameters, in: txn)
+                for _ in 0..<100 {
+                    let key = UInt64.random(in: 0..<150, using: &rng)
+                    if Int.random(in: 0..<10, using: &rng) < 6 {
+                        let v = rng.vector(8)
+                        // Alternate per-call and batch writers.
+                        if round % 2 == 0 { try graph.insert(key: key, vector: v, in: txn) } else {
+                            try graph.withWriter(in: txn) { try $0.insert(key: key, vector: v) }
+                        }
+                        items[key] = v
+                    } else {
+                        XCTAssertEqual(try graph.remove(key: key, in: txn), items[key] != nil)
+                        items[key] = nil
+                    }
+                }
+            }
+            try env.read { txn in
+                let graph = try HNSWGraph(spaceID: 1, in: txn)
+                XCTAssertEqual(try graph.checkInvariants(expectedKeys: Set(items.keys), in: txn), [], "round \(round)")
+                XCTAssertEqual(try graph.count(in: txn), items.count)
+            }
+        }
+        try env.read { txn in
+            let graph = try HNSWGraph(spaceID: 1, in: txn)
+            for (key, v) in items.prefix(20) {
+                XCTAssertEqual(try graph.search(v, k: 1, ef: 64, in: txn).first?.key, key)
+            }
+        }
+    }
+
+    func testDeletingHalfKeepsRecall() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 8, efConstruction: 64, efSearch: 64)
+        let data = vectors(1_500, seed: 51)
+        var items: [UInt64: [Float]] = [:]
+        try env.write { txn in
+            let graph = try HNSWGraph(spaceID: 9, dimension: d, metric: .l2, parameters: parameters, in: txn)
+            try graph.withWriter(in: txn) { w in
+                for (i, v) in data.enumerated() { try w.insert(key: UInt64(i), vector: v); items[UInt64(i)] = v }
+            }
+        }
+        try env.write { txn in
+            let graph = try HNSWGraph(spaceID: 9, dimension: d, metric: .l2, parameters: parameters, in: txn)
+            try graph.withWriter(in: txn) { w in
+                for key in stride(from: UInt64(0), to: 1_500, by: 2) { XCTAssertTrue(try w.remove(key: key)); items[key] = nil }
+            }
+        }
+        var rng = TestRNG(seed: 52)
+        let queries = (0..<50).map { _ in rng.clustered(1, d)[0] }
+        let truth = queries.map { bruteForce($0, items, metric: .l2, k: 10) }
+        let afterDelete: Double = try env.read { txn in
+            let graph = try HNSWGraph(spaceID: 9, in: txn)
+            XCTAssertEqual(try graph.checkInvariants(expectedKeys: Set(items.keys), in: txn), [])
+            return recall(try queries.map { try graph.search($0, k: 10, in: txn).map(\.key) }, truth)
+        }
+        let fresh = try HNSWIndex(dimension: d, metric: .l2, parameters: parameters)
+        for key in items.keys.sorted() { try fresh.insert(key: key, vector: items[key]!) }
+        let freshRecall = recall(try queries.map { try fresh.search($0, k: 10).map(\.key) }, truth)
+        print("recall@10 after deleting half: \(afterDelete), fresh build: \(freshRecall)")
+        XCTAssertGreaterThanOrEqual(afterDelete, freshRecall - 0.02, "after delete \(afterDelete), fresh \(freshRecall)")
+        // Freed slots are reused: inserting 750 new keys does not grow the slot count.
+        try env.write { txn in
+            let graph = try HNSWGraph(spaceID: 9, dimension: d, metric: .l2, parameters: parameters, in: txn)
+            try graph.withWriter(in: txn) { w in
+                for i in 0..<750 { try w.insert(key: UInt64(10_000 + i), vector: data[i]) }
+            }
+            let header = try HNSWGraph.loadHeader(spaceID: 9, dbs: graph.databases, in: txn)
+            XCTAssertEqual(header?.slotCount, 1_500)
+            XCTAssertEqual(try graph.checkInvariants(in: txn), [])
+        }
+    }
+
+    func testAbortedWriteLeavesGraphUnchanged() throws {
+        let env = try makeEnvironment()
+        struct Abort: Error {}
+        try env.write { txn in
+            let graph = try HNSWGraph(spaceID: 1, dimension: 2, metric: .l2, parameters: .init(), in: txn)
+            try graph.insert(key: 1, vector: [0, 0], in: txn)
+        }
+        XCTAssertThrowsError(try env.write { txn in
+            let graph = try HNSWGraph(spaceID: 1, dimension: 2, metric: .l2, parameters: .init(), in: txn)
+            try graph.insert(key: 2, vector: [1, 1], in: txn)
+            try graph.remove(key: 1, in: txn)
+            throw Abort()
+        })
+        try env.read { txn in
+            let graph = try HNSWGraph(spaceID: 1, in: txn)
+            XCTAssertEqual(try graph.search([1, 1], k: 5, in: txn).map(\.key), [1])
+            XCTAssertEqual(try graph.checkInvariants(expectedKeys: [1], in: txn), [])
+        }
+    }
+
+    func testReopeningWithOtherDimensionOrMetricThrowsMismatch() throws {
+        let env = try makeEnvironment()
+        try env.write { txn in _ = try HNSWGraph(spaceID: 1, dimension: 4, metric: .l2, parameters: .init(), in: txn) }
+        XCTAssertThrowsError(try env.write { txn in _ = try HNSWGraph(spaceID: 1, dimension: 5, metric: .l2, parameters: .init(), in: txn) }) {
+            XCTAssertEqual(($0 as? IndexError)?.code, .mismatch)
+        }
+        XCTAssertThrowsError(try env.write { txn in _ = try HNSWGraph(spaceID: 1, dimension: 4, metric: .ip, parameters: .init(), in: txn) })
+    }
+
+    func testSpacesAreIndependentAndDropRemovesOne() throws {
+        let env = try makeEnvironment()
+        try env.write { txn in
+            let a = try HNSWGraph(spaceID: 1, dimension: 2, metric: .l2, parameters: .init(), in: txn)
+            let b = try HNSWGraph(spaceID: 2, dimension: 3, metric: .cosine, parameters: .init(), in: txn)
+            try a.insert(key: 5, vector: [1, 0], in: txn)
+            try b.insert(key: 5, vector: [0, 0, 1], in: txn)
+            try b.insert(key: 6, vector: [0, 1, 1], in: txn)
+            try a.drop(in: txn)
+        }
+        try env.read { txn in
+            XCTAssertFalse(try HNSWGraph.exists(spaceID: 1, in: txn))
+            let b = try HNSWGraph(spaceID: 2, in: txn)
+            XCTAssertEqual(try b.search([0, 0, 1], k: 2, in: txn).map(\.key), [5, 6])
+        }
+    }
+
+    func testFilteredSearchInPlace() throws {
+        let env = try makeEnvironment()
+        let data = vectors(1_000, seed: 61)
+        var items: [UInt64: [Float]] = [:]
+        try env.write { txn in
+            let g = try HNSWGraph(spaceID: 1, dimension: d, metric: .l2, parameters: .init(m: 8, efConstruction: 64), in: txn)
+            try g.withWriter(in: txn) { w in for (i, v) in data.enumerated() { try w.insert(key: UInt64(i), vector: v); items[UInt64(i)] = v } }
+        }
+        try env.read { txn in
+            let g = try HNSWGraph(spaceID: 1, in: txn)
+            let q = data[7]
+            let hits = try g.search(q, k: 10, ef: 128, filter: { $0 % 3 == 1 }, in: txn)
+            XCTAssertTrue(hits.allSatisfy { $0.key % 3 == 1 })
+            XCTAssertEqual(Set(hits.map(\.key)).intersection(bruteForce(q, items, metric: .l2, k: 10) { $0 % 3 == 1 }).count, 10, accuracy: 1)
+        }
+    }
+
+    /// Readers on several threads search while a writer commits batches: every reader sees a
+    /// consistent snapshot (all keys below the snapshot's count, each findable at distance 0).
+    func testReadersSeeConsistentSnapshotsWhileWriterInserts() throws {
+        let env = try makeEnvironment()
+        let _ = try HNSWDatabases(environment: env)
+        let dim = 8
+        @Sendable func vector(_ key: UInt64) -> [Float] {
+            var rng = TestRNG(seed: key &* 7919 &+ 1)
+            return rng.vector(dim)
+        }
+        let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40)
+        try env.write { txn in
+            let g = try HNSWGraph(spaceID: 1, dimension: dim, metric: .l2, parameters: parameters, in: txn)
+            try g.insert(key: 0, vector: vector(0), in: txn)
+        }
+        let batches = 20, perBatch = 40
+        let failures = FailureLog()
+        let done = DoneFlag()
+        let group = DispatchGroup()
+        for reader in 0..<3 {
+            DispatchQueue.global().async(group: group) {
+                var rounds = 0
+                while !done.isSet || rounds < 3 {
+                    rounds += 1
+                    do {
+                        try env.read { txn in
+                            let g = try HNSWGraph(spaceID: 1, in: txn)
+                            let n = try g.count(in: txn)
+                            try g.withSearcher(in: txn) { s in
+                                for probe in [UInt64(n - 1), UInt64(n / 2), UInt64(reader)] where probe < n {
+                                    let hits = try s.search(vector(probe), k: 3, ef: 64)
+                                    if hits.contains(where: { $0.key >= n }) { failures.add("reader saw key beyond snapshot count \(n)") }
+                                    if hits.first?.distance != 0 { failures.add("key \(probe) not found in snapshot of \(n)") }
+                                }
+                            }
+                        }
+                    } catch { failures.add("reader error: \(error)") }
+                }
+            }
+        }
+        for b in 0..<batches {
+            try env.write { txn in
+                let g = try HNSWGraph(spaceID: 1, dimension: dim, metric: .l2, parameters: parameters, in: txn)
+                try g.withWriter(in: txn) { w in
+                    for i in 0..<perBatch { let key = UInt64(1 + b * perBatch + i); try w.insert(key: key, vector: vector(key)) }
+                }
+            }
+        }
+        done.set()
+        group.wait()
+        XCTAssertEqual(failures.messages.prefix(5), [])
+        try env.read { txn in
+            let g = try HNSWGraph(spaceID: 1, in: txn)
+            XCTAssertEqual(try g.checkInvariants(expectedKeys: Set((0...UInt64(batches * perBatch)).map { $0 }), in: txn), [])
+        }
+    }
+}
+
+/// Thread-safe collectors for the concurrency test (locks make the @unchecked honest).
+final class FailureLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func add(_ s: String) { lock.lock(); stored.append(s); lock.unlock() }
+    var messages: [String] { lock.lock(); defer { lock.unlock() }; return stored }
+}
+
+final class DoneFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
