@@ -193,3 +193,15 @@ final class FuteDatabaseTests: XCTestCase {
         return text
     }
 }
+
+final class FuteDatabaseSharingTests: XCTestCase {
+    func testTwoInstancesOnOnePathShareTheStore() throws {
+        let path = makeStorePath(self)
+        let first = try FuteDatabase(path: path)
+        let second = try FuteDatabase(path: path)
+        try first.write { try $0.createSpace(Space(name: "s", dimension: 1)) }
+        XCTAssertNotNil(try second.read { try $0.space(named: "s") })
+        try second.write { try $0.upsertSubject(Subject(name: "a", kind: .dataset)) }
+        XCTAssertNotNil(try first.read { try $0.subject(named: "a") })
+    }
+}
