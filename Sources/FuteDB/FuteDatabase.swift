@@ -50,6 +50,8 @@ public final class FuteDatabase: Sendable {
             try Environment(directory: path, configuration: environmentConfiguration)
         }
         layout = try Self.openLayout(environment, path: path, readOnly: configuration.readOnly)
+        let environment = self.environment
+        try translatingStorageErrors(path: path) { try SpaceIndexing.prepare(environment, readOnly: configuration.readOnly) }
     }
 
     /// Refuses a plain file, and a non-empty directory without `data.mdb` (never litter a foreign directory).
