@@ -27,7 +27,7 @@ struct ObserveCommand: FuteCommand {
     func run(io: CommandIO) throws {
         let records = try ObservationReader.read(file)
         let store = try Stores.open(database, mustExist: false)
-        try store.addObservations(records)
+        try store.addObservations(records, file: file)
         io.note("fute-db: stored \(records.count) observations from \(file)")
     }
 }
