@@ -126,21 +126,31 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// hnswlib's `getNeighborsByHeuristic2`: from `candidates` sorted ascending by distance to
     /// the base, keep a candidate only if it is closer to the base than to every kept one; at
     /// most `m`.
+    ///
+    /// One departure, for duplicate vectors: a candidate at distance 0 from a kept neighbour (an
+    /// exact duplicate of it) is set aside instead of kept, and the set-aside duplicates fill the
+    /// remaining places at the end. Without this, a point with more than `m` duplicates links
+    /// only to them and the graph falls apart into islands of equal vectors. On data without
+    /// exact duplicates the result is hnswlib's.
     func selectByHeuristic(_ candidates: [(slot: UInt32, distance: Float)], m: Int) throws -> [(slot: UInt32, distance: Float)] {
         if candidates.count <= m { return candidates }
         var kept: [(slot: UInt32, distance: Float)] = []
+        var duplicates: [(slot: UInt32, distance: Float)] = []
         kept.reserveCapacity(m)
         for c in candidates {
             if kept.count >= m { break }
             var good = true
+            var duplicate = false
             try store.withVector(of: c.slot) { v in
-                for k in kept where try store.distance(v, to: k.slot) < c.distance {
-                    good = false
-                    break
+                for k in kept {
+                    let d = try store.distance(v, to: k.slot)
+                    if d == 0 { duplicate = true; good = false; break }
+                    if d < c.distance { good = false; break }
                 }
             }
-            if good { kept.append(c) }
+            if good { kept.append(c) } else if duplicate { duplicates.append(c) }
         }
+        for d in duplicates where kept.count < m { kept.append(d) }
         return kept
     }
 }
@@ -149,6 +159,22 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
 @inline(__always)
 func ascending(_ a: (slot: UInt32, distance: Float), _ b: (slot: UInt32, distance: Float)) -> Bool {
     a.distance < b.distance || (a.distance == b.distance && a.slot < b.slot)
+}
+
+/// Sorts neighbour candidates of `base` ascending by distance, breaking exact ties by a hash of
+/// (slot, base): with duplicate vectors a fixed tie order (lowest slot first) makes every node
+/// keep the same few neighbours and starves the rest of incoming links.
+func sortCandidates(_ candidates: inout [(slot: UInt32, distance: Float)], base: UInt32) {
+    @inline(__always) func mix(_ x: UInt32) -> UInt32 {
+        var z = x &* 0x9E37_79B1
+        z ^= z >> 15
+        z = z &* 0x85EB_CA77
+        return z ^ (z >> 13)
+    }
+    let salt = mix(base)
+    candidates.sort { a, b in
+        a.distance < b.distance || (a.distance == b.distance && mix(a.slot ^ salt) < mix(b.slot ^ salt))
+    }
 }
 
 extension HNSWAlgorithm where Store: HNSWNodeStore {
@@ -178,11 +204,18 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         while layer >= 0 {
             try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
                             layer: layer, context: &context, isAllowed: { $0 != slot })
-            let found = drainResults(&context).sorted(by: ascending)
+            var found = drainResults(&context)
+            sortCandidates(&found, base: slot)
             let selected = try selectByHeuristic(found, m: parameters.m)
             try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))
+            var linkedBack = false
             for neighbor in selected {
-                try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer)
+                if try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer) { linkedBack = true }
+            }
+            // Every neighbour pruned the new node (duplicates, ties): force one incoming link so
+            // it stays reachable.
+            if !linkedBack, let nearest = selected.first {
+                try forceLink(from: nearest.slot, to: slot, layer: layer, reachableThrough: Set(selected.map(\.slot)))
             }
             if let closest = selected.first {
                 current = closest.slot
@@ -195,22 +228,81 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     }
 
     /// Adds `target` to `source`'s links on `layer`, re-selecting by the heuristic when full.
-    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws {
+    /// Returns whether `target` is among the links afterwards.
+    @discardableResult
+    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws -> Bool {
         var links = try store.neighbors(of: source, layer: layer)
-        if links.contains(target) { return }
+        if links.contains(target) { return true }
         let capacity = maxLinks(layer)
         if links.count < capacity {
             links.append(target)
             try store.setNeighbors(of: source, layer: layer, links)
-            return
+            return true
         }
         var candidates: [(slot: UInt32, distance: Float)] = [(target, distance)]
         try store.withVector(of: source) { v in
             for l in links { candidates.append((l, try store.distance(v, to: l))) }
         }
-        candidates.sort(by: ascending)
-        let selected = try selectByHeuristic(candidates, m: capacity)
-        try store.setNeighbors(of: source, layer: layer, selected.map(\.slot))
+        sortCandidates(&candidates, base: source)
+        var selected = try selectByHeuristic(candidates, m: capacity).map(\.slot)
+        try keepNodesAtRisk(&selected, dropped: candidates.map(\.slot), source: source, target: target, layer: layer)
+        try store.setNeighbors(of: source, layer: layer, selected)
+        return selected.contains(target)
+    }
+
+    /// Whether `node` may lose its last incoming link on `layer` if `source` drops it: none of
+    /// its own out-neighbours (other than `source`) links back to it. A cheap local test (true
+    /// in-links are not stored); it errs towards keeping links.
+    func isAtRisk(_ node: UInt32, droppedBy source: UInt32, layer: Int) throws -> Bool {
+        let outs = try store.neighbors(of: node, layer: layer)
+        for y in outs where y != source {
+            if try store.withNeighbors(of: y, layer: layer, { $0.contains(node) }) { return false }
+        }
+        return true
+    }
+
+    /// After re-selection, keeps (or swaps back in) nodes the pruning would leave unreachable:
+    /// appended while there is room, else swapped for a kept node that is not at risk itself.
+    func keepNodesAtRisk(_ selected: inout [UInt32], dropped candidates: [UInt32], source: UInt32, target: UInt32, layer: Int) throws {
+        let capacity = maxLinks(layer)
+        let kept = Set(selected)
+        for z in candidates where !kept.contains(z) && z != target {
+            guard try isAtRisk(z, droppedBy: source, layer: layer) else { continue }
+            if selected.count < capacity {
+                selected.append(z)
+                continue
+            }
+            // Swap out the farthest kept node (never the new target) that has another way in.
+            var swapped = false
+            for i in selected.indices.reversed() where selected[i] != target {
+                if try !isAtRisk(selected[i], droppedBy: source, layer: layer) {
+                    selected[i] = z
+                    swapped = true
+                    break
+                }
+            }
+            if !swapped { break }
+        }
+    }
+
+    /// Puts `target` into `source`'s links regardless of the heuristic: appended when there is
+    /// room, else replacing a link to a node in `reachableThrough` (still reachable through
+    /// `target`), else the farthest link.
+    func forceLink(from source: UInt32, to target: UInt32, layer: Int, reachableThrough: Set<UInt32>) throws {
+        var links = try store.neighbors(of: source, layer: layer)
+        if links.contains(target) { return }
+        if links.count < maxLinks(layer) {
+            links.append(target)
+        } else if let i = links.lastIndex(where: { reachableThrough.contains($0) }) {
+            links[i] = target
+        } else if let i = try links.indices.reversed().first(where: { try !isAtRisk(links[$0], droppedBy: source, layer: layer) }) {
+            links[i] = target
+        } else {
+            let distances = try store.withVector(of: source) { v in try links.map { try store.distance(v, to: $0) } }
+            guard let farthest = distances.indices.max(by: { distances[$0] < distances[$1] }) else { return }
+            links[farthest] = target
+        }
+        try store.setNeighbors(of: source, layer: layer, links)
     }
 
     /// Removes the node for `key` and repairs the graph. Returns false if the key is absent.
@@ -254,7 +346,7 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                 try store.withVector(of: u) { v in
                     for c in pool { candidates.append((c, try store.distance(v, to: c))) }
                 }
-                candidates.sort(by: ascending)
+                sortCandidates(&candidates, base: u)
                 let chosen = try selectByHeuristic(candidates, m: maxLinks(layer))
                 let selected = chosen.map(\.slot)
                 try store.setNeighbors(of: u, layer: layer, selected)

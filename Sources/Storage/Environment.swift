@@ -160,6 +160,7 @@ public final class Environment: @unchecked Sendable {
     /// - Precondition: no write transaction is open on the calling thread (nesting would deadlock).
     /// - Throws: ``LMDBError`` with kind ``LMDBError/Kind-swift.enum/permissionDenied`` on a
     ///   read-only environment, any LMDB failure, or the error thrown by `body`.
+    @discardableResult
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         guard !configuration.readOnly else {
             throw LMDBError(code: EACCES, message: "writing to \(directory) failed: the environment was opened read-only; open it without readOnly to write")

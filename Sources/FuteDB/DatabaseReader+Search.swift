@@ -1,0 +1,119 @@
+import Foundation
+import Kernels
+import Storage
+
+extension DatabaseReader {
+    /// The `k` subjects of `space` whose embeddings are nearest to `vector`, best first.
+    ///
+    /// Only embeddings of `space` are compared: vectors of different spaces never are.
+    ///
+    /// - Parameters:
+    ///   - space: the space to search.
+    ///   - vector: the query; its length must be the space's dimension, its values finite.
+    ///   - k: how many results at most (≥ 1).
+    ///   - kind: only subjects of this kind (e.g. `.model` to select a model for a dataset).
+    ///   - exact: compare against every embedding instead of using the approximate index.
+    ///   - ef: the index's search beam width (default: the space's `efSearch`); ignored when exact.
+    ///   - excluding: leave out this subject (typically the query's own subject).
+    /// - Returns: results with ``SearchResult/score``: cosine similarity or dot product (descending),
+    ///   or squared L2 distance (ascending). Ties keep the order subjects were created in.
+    public func nearest(space: String, vector: [Float], k: Int, kind: SubjectKind? = nil, exact: Bool = false,
+                        ef: Int? = nil, excluding: String? = nil) throws -> [SearchResult] {
+        let stored = try requireSpace(space)
+        try Validation.vector(vector, dimension: stored.space.dimension, space: space)
+        try Validation.k(k)
+        try Validation.ef(ef)
+        let excludedID = try excluding.flatMap { try subjectID(named: $0) }
+        let isIncluded = try inclusionTest(kind: kind, excluding: excludedID)
+
+        if !exact, let hits = try SpaceIndexing.search(space: stored, query: vector, k: k, ef: ef, isIncluded: isIncluded, in: transaction) {
+            return try results(hits.map { ($0.key, $0.distance) }, metric: stored.space.metric)
+        }
+        let rows = try loadRows(of: stored, isIncluded: isIncluded)
+        let neighbors = ExactSearch.search(query: vector, base: rows.vectors, dimension: stored.space.dimension,
+                                           metric: stored.space.metric, k: k)
+        return try results(neighbors.map { (rows.ids[$0.id], $0.distance) }, metric: stored.space.metric)
+    }
+
+    /// The `k` nearest subjects to the embedding `subject` already has in `space`, leaving itself out.
+    /// - Throws: ``FuteError/Code-swift.enum/notFound`` when the subject has no embedding in `space`
+    ///   (the message names the spaces where it has one).
+    public func nearest(space: String, to subject: String, k: Int, kind: SubjectKind? = nil, exact: Bool = false,
+                        ef: Int? = nil) throws -> [SearchResult] {
+        guard let embedding = try embedding(space: space, subject: subject) else {
+            let others = try spaces(of: subject)
+            let hint = others.isEmpty ? "embed it in \"\(space)\" first"
+                : "it has embeddings in \(others.joined(separator: ", ")); vectors of different spaces are never compared — query one of those, or embed it in \"\(space)\""
+            throw FuteError(.notFound, "subject \"\(subject)\" has no embedding in space \"\(space)\"; \(hint)", field: "subject")
+        }
+        return try nearest(space: space, vector: embedding.vector, k: k, kind: kind, exact: exact, ef: ef, excluding: subject)
+    }
+
+    /// The `k` nearest subjects for each of many query vectors, computed exactly as one matrix
+    /// product (BLAS), best first. Faster than one ``nearest(space:vector:k:kind:exact:ef:excluding:)``
+    /// per query when there are many queries.
+    ///
+    /// Scores may differ from the single-query path in the last float digits (the matrix product
+    /// rounds differently).
+    public func nearest(space: String, vectors: [[Float]], k: Int, kind: SubjectKind? = nil,
+                        excluding: String? = nil) throws -> [[SearchResult]] {
+        let stored = try requireSpace(space)
+        let dimension = stored.space.dimension
+        for (index, vector) in vectors.enumerated() {
+            try Validation.vector(vector, dimension: dimension, space: space, field: "vectors[\(index)]")
+        }
+        try Validation.k(k)
+        guard !vectors.isEmpty else { return [] }
+        let excludedID = try excluding.flatMap { try subjectID(named: $0) }
+        let rows = try loadRows(of: stored, isIncluded: try inclusionTest(kind: kind, excluding: excludedID))
+        let queries = vectors.flatMap { $0 }
+        let neighbors = ExactSearch.batchSearch(queries: queries, base: rows.vectors, dimension: dimension,
+                                                metric: stored.space.metric, k: k)
+        return try neighbors.map { list in
+            try results(list.map { (rows.ids[$0.id], $0.distance) }, metric: stored.space.metric)
+        }
+    }
+
+    /// Builds the filter on subject ids, or `nil` when everything is included.
+    private func inclusionTest(kind: SubjectKind?, excluding: UInt64?) throws -> ((UInt64) -> Bool)? {
+        guard kind != nil || excluding != nil else { return nil }
+        var allowed: Set<UInt64>?
+        if let kind {
+            // The kind sits in the second byte of a subject record: no JSON decoding per subject.
+            var ids = Set<UInt64>()
+            try transaction.forEach(in: layout.subjects) { key, value in
+                guard let stored = RecordCoding.subjectKind(value) else {
+                    throw FuteError(.corrupted, "a subject record is unreadable; restore the store from a backup")
+                }
+                if stored == kind { ids.insert(key.bigEndianUInt64()) }
+            }
+            allowed = ids
+        }
+        return { [allowed] id in id != excluding && (allowed?.contains(id) ?? true) }
+    }
+
+    /// Copies the included embeddings of a space into one row-major matrix.
+    private func loadRows(of stored: StoredSpace, isIncluded: ((UInt64) -> Bool)?) throws -> (ids: [UInt64], vectors: [Float]) {
+        let dimension = stored.space.dimension
+        var ids: [UInt64] = []
+        var vectors: [Float] = []
+        try transaction.forEach(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { key, value in
+            let id = key.bigEndianUInt64(at: 4)
+            if let isIncluded, !isIncluded(id) { return }
+            _ = try RecordCoding.embeddingHeader(value, dimension: dimension)
+            ids.append(id)
+            RecordCoding.appendVector(value, dimension: dimension, to: &vectors)
+        }
+        return (ids, vectors)
+    }
+
+    /// Turns (subject id, engine distance) pairs into named, scored results.
+    private func results(_ hits: [(UInt64, Float)], metric: Metric) throws -> [SearchResult] {
+        try hits.map { id, distance in
+            guard let subject = try subject(id: id) else {
+                throw FuteError(.corrupted, "an embedding belongs to a missing subject; restore the store from a backup")
+            }
+            return SearchResult(name: subject.name, kind: subject.kind, score: Double(metric.score(fromDistance: distance)))
+        }
+    }
+}

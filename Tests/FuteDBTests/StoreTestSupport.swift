@@ -1,0 +1,33 @@
+import Foundation
+import FuteDB
+import XCTest
+
+/// A fresh store path per test (not yet created), removed when the test ends.
+func makeStorePath(_ test: XCTestCase, function: String = #function) -> String {
+    let path = NSTemporaryDirectory() + "fute-db-\(function.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString)"
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
+
+/// Asserts that `body` throws a ``FuteError`` with `code` (and `field`, when given).
+func assertFuteError<T>(_ code: FuteError.Code, field: String? = nil, _ body: @autoclosure () throws -> T,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try body(), file: file, line: line) { error in
+        guard let error = error as? FuteError else { return XCTFail("expected FuteError, got \(error)", file: file, line: line) }
+        XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
+        if let field { XCTAssertEqual(error.field, field, "\(error)", file: file, line: line) }
+        XCTAssertFalse(error.message.isEmpty, file: file, line: line)
+    }
+}
+
+/// A deterministic generator (SplitMix64) so failures reproduce.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
