@@ -102,7 +102,10 @@ extension FuteDatabase {
     ///   are findings, not errors.
     public func check(limit: Int = 1_000) throws -> CheckReport {
         try translatingStorageErrors(path: path) {
-            try environment.read { txn in
+            // LMDB: a database handle must be opened before the read transaction that uses it.
+            // The index databases exist once any space has a graph; absent ones are simply skipped.
+            for name in HNSWDatabases.names { _ = try? environment.openDatabase(named: name, create: false) }
+            return try environment.read { txn in
                 var checker = IntegrityChecker(layout: layout, transaction: txn, limit: limit)
                 try checker.run()
                 return checker.report
