@@ -24,9 +24,14 @@ extension DatabaseReader {
         try Validation.k(k)
         try Validation.ef(ef)
         let excludedID = try excluding.flatMap { try subjectID(named: $0) }
-        let isIncluded = try inclusionTest(kind: kind, excluding: excludedID)
+        let (isIncluded, allowedCount) = try inclusionTest(kind: kind, excluding: excludedID)
 
-        if !exact, let hits = try SpaceIndexing.search(space: stored, query: vector, k: k, ef: ef, isIncluded: isIncluded, in: transaction) {
+        if !exact {
+            // A search inside a write sees that write's own changes: apply its queued index updates first.
+            if let writer = self as? DatabaseWriter { try writer.applyPendingIndexUpdates() }
+        }
+        if !exact, let hits = try SpaceIndexing.search(space: stored, query: vector, k: k, ef: ef, isIncluded: isIncluded,
+                                                       allowedCount: allowedCount, in: transaction) {
             return try results(hits.map { ($0.key, $0.distance) }, metric: stored.space.metric)
         }
         let rows = try loadRows(of: stored, isIncluded: isIncluded)
@@ -65,7 +70,7 @@ extension DatabaseReader {
         try Validation.k(k)
         guard !vectors.isEmpty else { return [] }
         let excludedID = try excluding.flatMap { try subjectID(named: $0) }
-        let rows = try loadRows(of: stored, isIncluded: try inclusionTest(kind: kind, excluding: excludedID))
+        let rows = try loadRows(of: stored, isIncluded: try inclusionTest(kind: kind, excluding: excludedID).test)
         let queries = vectors.flatMap { $0 }
         let neighbors = ExactSearch.batchSearch(queries: queries, base: rows.vectors, dimension: dimension,
                                                 metric: stored.space.metric, k: k)
@@ -74,9 +79,19 @@ extension DatabaseReader {
         }
     }
 
-    /// Builds the filter on subject ids, or `nil` when everything is included.
-    private func inclusionTest(kind: SubjectKind?, excluding: UInt64?) throws -> ((UInt64) -> Bool)? {
-        guard kind != nil || excluding != nil else { return nil }
+    /// Structural problems of the HNSW index of `space` (unreachable nodes, a key set that differs
+    /// from the space's embeddings…); empty when sound or when the space has no index yet.
+    /// Repair with ``DatabaseWriter/rebuildIndex(space:)``.
+    public func indexProblems(space: String) throws -> [String] {
+        let stored = try requireSpace(space)
+        if let writer = self as? DatabaseWriter { try writer.applyPendingIndexUpdates() }
+        return try SpaceIndexing.problems(of: stored, embeddings: layout.embeddings, in: transaction)
+    }
+
+    /// Builds the filter on subject ids (`nil` when everything is included) and an upper bound
+    /// of how many subjects pass it (`nil`: no bound known).
+    private func inclusionTest(kind: SubjectKind?, excluding: UInt64?) throws -> (test: ((UInt64) -> Bool)?, allowedCount: Int?) {
+        guard kind != nil || excluding != nil else { return (nil, nil) }
         var allowed: Set<UInt64>?
         if let kind {
             // The kind sits in the second byte of a subject record: no JSON decoding per subject.
@@ -89,7 +104,7 @@ extension DatabaseReader {
             }
             allowed = ids
         }
-        return { [allowed] id in id != excluding && (allowed?.contains(id) ?? true) }
+        return ({ [allowed] id in id != excluding && (allowed?.contains(id) ?? true) }, allowed?.count)
     }
 
     /// Copies the included embeddings of a space into one row-major matrix.

@@ -167,7 +167,8 @@ public class DatabaseReader {
                 return .continue
             }
             spaceStats.append(.init(name: space.name, dimension: space.dimension, metric: space.metric,
-                                    embeddings: total, embeddingsByKind: byKind))
+                                    embeddings: total, embeddingsByKind: byKind,
+                                    indexed: try SpaceIndexing.indexedCount(of: stored, in: transaction) ?? 0))
         }
         var subjects: [SubjectKind: Int] = Dictionary(uniqueKeysWithValues: SubjectKind.allCases.map { ($0, 0) })
         try transaction.forEach(in: layout.subjects) { _, value in

@@ -7,6 +7,8 @@ import Storage
 /// Must not escape the closure it was lent to, nor be used from another thread. Not `Sendable`.
 public final class DatabaseWriter: DatabaseReader {
     let writeTransaction: WriteTransaction
+    /// Index changes queued by this transaction; applied before commit or before a search.
+    private var pendingIndexUpdates = PendingIndexUpdates()
 
     init(writeTransaction: WriteTransaction, store: FuteDatabase) {
         self.writeTransaction = writeTransaction
@@ -58,7 +60,8 @@ public final class DatabaseWriter: DatabaseReader {
     public func removeSpace(named name: String) throws -> Bool {
         guard let stored = try storedSpace(named: name) else { return false }
         try writeTransaction.deleteAll(in: layout.embeddings, prefix: FixedWidthKey(stored.id))
-        try SpaceIndexing.didRemoveSpace(stored, in: writeTransaction)
+        pendingIndexUpdates.forget(spaceID: stored.id)
+        try SpaceIndexing.dropGraph(of: stored, in: writeTransaction)
         try writeTransaction.delete(name, in: layout.spaces)
         return true
     }
@@ -127,21 +130,40 @@ public final class DatabaseWriter: DatabaseReader {
         return try removeEmbedding(space: stored, subjectID: id)
     }
 
-    /// The one place embeddings are written: the value is reserved and filled in place, then the index is told.
+    /// The one place embeddings are written: the value is reserved and filled in place, and the index update queued.
     private func writeEmbedding(space: StoredSpace, subjectID: UInt64, vector: [Float], kind: EmbeddingKind, createdAt: Date) throws {
         try writeTransaction.putReserved(forKey: FixedWidthKey(space.id, subjectID),
                                          count: RecordCoding.embeddingSize(dimension: vector.count), in: layout.embeddings) { target in
             RecordCoding.writeEmbedding(vector, kind: kind, createdAt: createdAt, into: target)
         }
-        try SpaceIndexing.didPut(space: space, subjectID: subjectID, vector: vector, in: writeTransaction)
+        pendingIndexUpdates.append(.put(subjectID, vector), space: space)
     }
 
     /// The one place embeddings are removed.
     @discardableResult
     private func removeEmbedding(space: StoredSpace, subjectID: UInt64) throws -> Bool {
         guard try writeTransaction.delete(FixedWidthKey(space.id, subjectID), in: layout.embeddings) else { return false }
-        try SpaceIndexing.didRemove(space: space, subjectID: subjectID, in: writeTransaction)
+        pendingIndexUpdates.append(.remove(subjectID), space: space)
         return true
+    }
+
+    // MARK: Index
+
+    /// Drops and rebuilds the HNSW index of `space` from its embeddings (e.g. after
+    /// ``DatabaseReader/indexProblems(space:)`` reported problems).
+    /// - Throws: ``FuteError/Code-swift.enum/notFound`` when the space does not exist.
+    public func rebuildIndex(space: String) throws {
+        let stored = try requireSpace(space)
+        try applyPendingIndexUpdates()
+        try SpaceIndexing.rebuild(stored, embeddings: layout.embeddings, in: writeTransaction)
+    }
+
+    /// Applies the queued index changes of this transaction.
+    func applyPendingIndexUpdates() throws {
+        guard !pendingIndexUpdates.isEmpty else { return }
+        let pending = pendingIndexUpdates
+        pendingIndexUpdates.removeAll()
+        try SpaceIndexing.apply(pending, embeddings: layout.embeddings, in: writeTransaction)
     }
 
     // MARK: Observations

@@ -1,4 +1,5 @@
 import Foundation
+import Index
 import Storage
 
 /// A fute-db store: task embeddings in vector spaces, subjects (datasets and models) and measured
@@ -50,6 +51,10 @@ public final class FuteDatabase: Sendable {
             try Environment(directory: path, configuration: environmentConfiguration)
         }
         layout = try Self.openLayout(environment, path: path, readOnly: configuration.readOnly)
+        if !configuration.readOnly {
+            // Index databases must exist before any transaction that uses them begins.
+            _ = try translatingStorageErrors(path: path) { try HNSWDatabases(environment: environment) }
+        }
     }
 
     /// Refuses a plain file, and a non-empty directory without `data.mdb` (never litter a foreign directory).
@@ -153,7 +158,12 @@ public final class FuteDatabase: Sendable {
             throw FuteError(.readOnly, "the store at \(path) was opened read-only; open it without readOnly to write")
         }
         return try translatingStorageErrors(path: path) {
-            try environment.write { txn in try body(DatabaseWriter(writeTransaction: txn, store: self)) }
+            try environment.write { txn in
+                let writer = DatabaseWriter(writeTransaction: txn, store: self)
+                let result = try body(writer)
+                try writer.applyPendingIndexUpdates()
+                return result
+            }
         }
     }
 

@@ -211,6 +211,8 @@ public struct DatabaseStats: Sendable, Equatable {
         public var embeddings: Int
         /// The number of embeddings per kind (kinds with none are absent).
         public var embeddingsByKind: [EmbeddingKind: Int]
+        /// The number of vectors in the space's HNSW index (0 before its first write).
+        public var indexed: Int
     }
 
     /// Every space, by name.

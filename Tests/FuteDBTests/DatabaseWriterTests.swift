@@ -200,6 +200,8 @@ final class DatabaseWriterTests: XCTestCase {
         XCTAssertEqual(stats.spaces[1].embeddings, 3)
         XCTAssertEqual(stats.spaces[1].embeddingsByKind, [.dte: 2, .mte: 1])
         XCTAssertEqual(stats.spaces[0].embeddings, 0)
+        XCTAssertEqual(stats.spaces[1].indexed, 3, "every embedding is indexed")
+        XCTAssertEqual(stats.spaces[0].indexed, 0)
         XCTAssertEqual(stats.subjects, [.dataset: 2, .model: 1])
         XCTAssertEqual(stats.observations, 1)
         XCTAssertGreaterThan(stats.fileSize, 0)

@@ -51,3 +51,26 @@ final class TextEncoderTests: XCTestCase {
         }
     }
 }
+
+final class GELUTests: XCTestCase {
+    /// The inlined erf agrees with libm's erff over the range GELU sees (and saturates beyond).
+    func testFastErfMatchesLibm() {
+        var worst: Float = 0
+        var x: Float = -6
+        while x <= 6 {
+            worst = max(worst, abs(BertModel.erfFloat(x) - erff(x)))
+            x += 0.0007
+        }
+        XCTAssertLessThan(worst, 4e-7, "max |erf error| (≈3 ulp near 1)")
+    }
+
+    func testGELUOfKnownValues() {
+        var v: [Float] = [0, 1, -1, 3]
+        BertModel.gelu(&v)
+        // x·Φ(x): Φ(1) = 0.8413447460685429, Φ(3) = 0.9986501019683699.
+        XCTAssertEqual(v[0], 0)
+        XCTAssertEqual(v[1], 0.8413447, accuracy: 1e-6)
+        XCTAssertEqual(v[2], -0.1586553, accuracy: 1e-6)
+        XCTAssertEqual(v[3], 2.9959503, accuracy: 1e-6)
+    }
+}

@@ -17,6 +17,8 @@ struct EmbedCommand: FuteCommand {
             options: [
                 OptionSpec("encoder", valueName: "DIR", help: "Encoder folder (e.g. .build/models/all-MiniLM-L6-v2)."),
                 OptionSpec.flag("tokens", help: "Print token ids instead of embeddings."),
+                OptionSpec.flag("benchmark", help: "Print throughput (sentences/s, median of 3 timed passes after a warm-up) instead of embeddings."),
+                OptionSpec("threads", valueName: "N", help: "OpenBLAS threads (default: OpenBLAS's own choice; --benchmark: 1)."),
             ],
             positionals: PositionalSpec("FILE", minimum: 1, maximum: 1, help: "JSONL file of {\"text\", \"text_pair\"?}."))
     }
@@ -24,6 +26,8 @@ struct EmbedCommand: FuteCommand {
     let encoderDirectory: String
     let tokensOnly: Bool
     let file: String
+    let benchmark: Bool
+    let threads: Int?
 
     init(parsing arguments: ParsedArguments, io: CommandIO) throws {
         guard let encoder = arguments.value("encoder") else {
@@ -32,12 +36,20 @@ struct EmbedCommand: FuteCommand {
         encoderDirectory = encoder
         tokensOnly = arguments.flag("tokens")
         file = arguments.positionals[0]
+        benchmark = arguments.flag("benchmark")
+        threads = arguments.has("threads") ? try arguments.integer("threads", default: 1) : nil
+        if benchmark && tokensOnly { throw UsageError("--benchmark and --tokens exclude each other; drop one") }
     }
 
     func run(io: CommandIO) throws {
         let dataset = try TaskDataset.read(path: file, requireTargets: false)
         let encoder = try TextEncoder(directory: encoderDirectory)
         let inputs = dataset.examples.map(\.input)
+        if benchmark {
+            io.print(EncoderBenchmark.run(encoder: encoder, inputs: inputs, threads: threads ?? 1).description)
+            return
+        }
+        if let threads { TextEncoder.setThreads(threads) }
         if tokensOnly {
             for input in inputs {
                 io.print("[" + encoder.tokenize(input).inputIDs.map(String.init).joined(separator: ",") + "]")

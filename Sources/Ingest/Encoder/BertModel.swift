@@ -259,15 +259,38 @@ public struct BertModel: Sendable {
         }
     }
 
-    /// Exact GELU: x · ½ · (1 + erf(x / √2)).
+    /// GELU with the exact (erf) definition, x · ½ · (1 + erf(x / √2)), erf evaluated by `erfFloat`.
     static func gelu(_ x: inout [Float]) {
         let invSqrt2: Float = 0.70710678118654752
         x.withUnsafeMutableBufferPointer { xs in
             for i in 0..<xs.count {
                 let v = xs[i]
-                xs[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+                xs[i] = 0.5 * v * (1 + erfFloat(v * invSqrt2))
             }
         }
+    }
+
+    /// erf for Float as a rational minimax approximation on [-4, 4] (the one Eigen and XLA use for
+    /// float32), within a few ulp of libm's `erff` — so GELU stays the exact-erf GELU — but inlinable
+    /// and vectorisable: libm's scalar `erff` call was 15% of the forward pass.
+    @inline(__always)
+    static func erfFloat(_ input: Float) -> Float {
+        let x = min(max(input, -4), 4)
+        let x2 = x * x
+        var p: Float = -2.72614225801306e-10
+        p = p * x2 + 2.77068142495902e-08
+        p = p * x2 + -2.10102402082508e-06
+        p = p * x2 + -5.69250639462346e-05
+        p = p * x2 + -7.34990630326855e-04
+        p = p * x2 + -2.95459980854025e-03
+        p = p * x2 + -1.60960333262415e-02
+        p *= x
+        var q: Float = -1.45660718464996e-05
+        q = q * x2 + -2.13374055278905e-04
+        q = q * x2 + -1.68282697438203e-03
+        q = q * x2 + -7.37332916720468e-03
+        q = q * x2 + -1.42647390514189e-02
+        return p / q
     }
 
     static func layerNorm(_ x: inout [Float], rows: Int, width: Int, weight: [Float], bias: [Float], epsilon: Float) {

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// One input to the encoder: a text, or a text pair encoded jointly (`[CLS] a [SEP] b [SEP]`).
 public struct TextInput: Sendable, Hashable, Codable {
@@ -54,6 +55,9 @@ public struct TextEncoder: Sendable {
         let name = (directory as NSString).standardizingPath
         identifier = (name as NSString).lastPathComponent
     }
+
+    /// Sets the number of OpenBLAS threads the encoder's matrix products use (process-wide).
+    public static func setThreads(_ count: Int) { BLAS.setThreads(count) }
 
     /// sha256 (hex) of `model.safetensors`: the provenance of every vector this encoder makes.
     /// Reads the whole file (≈90 MB for MiniLM); call once and keep the result.
