@@ -66,4 +66,22 @@ final class CorruptionTests: XCTestCase {
         assertFuteError(.corrupted, try db.read { try $0.space(named: "s") })
         assertFuteError(.corrupted, try db.read { try $0.nearest(space: "s", vector: [1, 0], k: 1) })
     }
+
+    func testTruncatedDataFileIsRefusedAsCorrupted() throws {
+        let path = makeStorePath(self)
+        do {
+            let db = try FuteDatabase(path: path)
+            try db.write { db in
+                try db.createSpace(Space(name: "s", dimension: 64))
+                for i in 0..<100 {
+                    try db.upsertSubject(Subject(name: "t\(i)", kind: .dataset))
+                    try db.putEmbedding(space: "s", subject: "t\(i)", vector: Array(repeating: Float(i), count: 64))
+                }
+            }
+        }
+        let file = URL(fileURLWithPath: path + "/data.mdb")
+        let data = try Data(contentsOf: file)
+        try data.prefix(8192).write(to: file)
+        assertFuteError(.corrupted, try FuteDatabase(path: path))
+    }
 }
