@@ -30,9 +30,16 @@ public class DatabaseReader {
         return result
     }
 
+    /// Space records decoded in this transaction (its snapshot cannot change under it; the
+    /// writer updates the cache when it creates or removes a space).
+    var spaceCache: [String: StoredSpace] = [:]
+
     func storedSpace(named name: String) throws -> StoredSpace? {
+        if let cached = spaceCache[name] { return cached }
         try Validation.name(name, field: "space")
-        return try transaction.get(name, in: layout.spaces) { try RecordCoding.decodeSpace($0, name: name) }
+        let stored = try transaction.get(name, in: layout.spaces) { try RecordCoding.decodeSpace($0, name: name) }
+        if let stored { spaceCache[name] = stored }
+        return stored
     }
 
     func requireSpace(_ name: String) throws -> StoredSpace {

@@ -204,4 +204,15 @@ final class FuteDatabaseSharingTests: XCTestCase {
         try second.write { try $0.upsertSubject(Subject(name: "a", kind: .dataset)) }
         XCTAssertNotNil(try first.read { try $0.subject(named: "a") })
     }
+
+    func testWritableOpenWhileOpenReadOnlyInThisProcessIsRefusedClearly() throws {
+        let path = makeStorePath(self)
+        do { _ = try FuteDatabase(path: path) }
+        var readOnly = Configuration()
+        readOnly.readOnly = true
+        let reader = try FuteDatabase(path: path, configuration: readOnly)
+        assertFuteError(.readOnly, try FuteDatabase(path: path))
+        XCTAssertThrowsError(try FuteDatabase(path: path)) { XCTAssertTrue("\($0)".contains("already open read-only"), "\($0)") }
+        _ = reader
+    }
 }
