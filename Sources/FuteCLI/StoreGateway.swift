@@ -35,11 +35,12 @@ protocol StoreGateway {
     /// Writes `records` into `space` in batches of `batchSize`, one write transaction each;
     /// `committed` is called after each batch's transaction has committed, with the batch's index
     /// and its record range.
-    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String, batchSize: Int,
+    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String?, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
     func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
     func snapshot(space: String) throws -> TaskSpaceSnapshot
-    func addObservations(_ records: [ObservationRecord]) throws
+    /// Validates that every source and target exists (errors name `file`:line), then writes in one transaction.
+    func addObservations(_ records: [ObservationRecord], file: String) throws
     func observations() throws -> [TransferRecord]
 }
 
@@ -63,8 +64,8 @@ struct CommandError: Error, CustomStringConvertible {
 
 /// Opens the store the commands use.
 enum Stores {
-    /// Opens `path`. With `mustExist`, a missing directory is an error instead of a new store,
-    /// so read-only commands never create stores by accident.
+    /// Opens `path`. With `mustExist`, a missing directory is an error instead of a new store and
+    /// read-only commands never create stores.
     static func open(_ path: String, mustExist: Bool) throws -> any StoreGateway {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -74,7 +75,7 @@ enum Stores {
         if exists && !isDirectory.boolValue {
             throw CommandError("\(path) is a file, not a store directory; pass --db DIR")
         }
-        return try FuteDBGateway(path: path)
+        return try FuteDBGateway(path: path, mustExist: mustExist)
     }
 
     /// Total size of the regular files in the store directory.

@@ -20,6 +20,8 @@ import Storage
 /// one writer; writers (across threads and processes) run one at a time.
 ///
 /// `Sendable`: every stored property is immutable and `Sendable`; share one instance per store.
+/// Opening the same path twice in one process is safe: both instances share one LMDB environment
+/// (LMDB forbids two), and therefore one writer lock.
 public final class FuteDatabase: Sendable {
     /// The store directory.
     public let path: String
@@ -48,11 +50,22 @@ public final class FuteDatabase: Sendable {
         environmentConfiguration.noSync = configuration.noSync
         environmentConfiguration.maxDatabases = 1024  // the Index module adds databases per space
         environment = try translatingStorageErrors(path: path) {
-            try Environment(directory: path, configuration: environmentConfiguration)
+            // Shared: LMDB breaks if one process opens the same environment twice.
+            try Environment.shared(directory: path, configuration: environmentConfiguration)
         }
         layout = try Self.openLayout(environment, path: path, readOnly: configuration.readOnly)
-        if !configuration.readOnly {
-            // Index databases must exist before any transaction that uses them begins.
+        // Index databases must be open before any transaction that uses them begins.
+        if configuration.readOnly {
+            for name in HNSWDatabases.names {
+                do {
+                    _ = try environment.openDatabase(named: name, create: false)
+                } catch let error as LMDBError where error.kind == .notFound {
+                    continue  // a store never indexed: searches are exact
+                } catch let error as LMDBError {
+                    throw FuteError.storage(error, path: path)
+                }
+            }
+        } else {
             _ = try translatingStorageErrors(path: path) { try HNSWDatabases(environment: environment) }
         }
     }

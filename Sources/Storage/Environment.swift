@@ -127,6 +127,27 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Returns the environment of `directory` already open in this process, or opens it.
+    ///
+    /// LMDB forbids opening one environment twice in a process: closing the second handle
+    /// releases the first one's file locks. Use this instead of ``init(directory:configuration:)``
+    /// whenever more than one part of a program may open the same directory. An open environment
+    /// is shared whatever its map size; a writable one also serves read-only requests.
+    ///
+    /// - Throws: ``LMDBError`` with kind ``LMDBError/Kind-swift.enum/permissionDenied`` when a
+    ///   writable environment is requested while the directory is open read-only in this process.
+    public static func shared(directory: String, configuration: EnvironmentConfiguration = .init()) throws -> Environment {
+        try registry.environment(directory: directory) {
+            try Environment(directory: directory, configuration: configuration)
+        } isCompatible: { existing in
+            if existing.configuration.readOnly && !configuration.readOnly {
+                throw LMDBError(code: EACCES, message: "opening \(directory) for writing failed: it is already open read-only in this process; close that handle first, or open both for writing")
+            }
+        }
+    }
+
+    private static let registry = EnvironmentRegistry()
+
     deinit {
         // Safety net: every transaction holds a strong reference to its environment, so none is open here.
         mdb_env_close(env)
@@ -146,7 +167,13 @@ public final class Environment: @unchecked Sendable {
         let transaction = ReadTransaction(handle: txn, environment: self)
         defer {
             transaction.invalidate()
-            mdb_txn_abort(txn)
+            if transaction.holdsDatabaseOpenLock {
+                // Committing (not aborting) a read-only transaction keeps the databases it opened.
+                let committed = mdb_txn_commit(txn) == MDB_SUCCESS
+                finishDatabaseOpens(of: transaction, committed: committed)
+            } else {
+                mdb_txn_abort(txn)
+            }
         }
         return try body(transaction)
     }
@@ -288,7 +315,7 @@ public final class Environment: @unchecked Sendable {
         databases[database.name] = database
     }
 
-    private func finishDatabaseOpens(of transaction: WriteTransaction, committed: Bool) {
+    private func finishDatabaseOpens(of transaction: ReadTransaction, committed: Bool) {
         guard transaction.holdsDatabaseOpenLock else { return }
         if committed { for database in transaction.openedDatabases { cache(database) } }
         transaction.holdsDatabaseOpenLock = false
@@ -386,4 +413,34 @@ public struct EnvironmentInfo: Sendable, Equatable {
     public var maxReaders: Int
     /// The number of reader slots in use.
     public var readersInUse: Int
+}
+
+/// The environments open in this process, by directory identity (device and inode).
+///
+/// `@unchecked Sendable`: `entries` is only touched under `lock`.
+private final class EnvironmentRegistry: @unchecked Sendable {
+    private struct FileID: Hashable { var device: UInt64; var inode: UInt64 }
+    private final class WeakEnvironment { weak var value: Environment?; init(_ value: Environment) { self.value = value } }
+    private let lock = NSLock()
+    private var entries: [FileID: WeakEnvironment] = [:]
+
+    private func fileID(_ path: String) -> FileID? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    func environment(directory: String, open: () throws -> Environment,
+                     isCompatible: (Environment) throws -> Void) throws -> Environment {
+        lock.lock()
+        defer { lock.unlock() }
+        if let id = fileID(directory), let existing = entries[id]?.value {
+            try isCompatible(existing)
+            return existing
+        }
+        let environment = try open()
+        if let id = fileID(directory) { entries[id] = WeakEnvironment(environment) }
+        entries = entries.filter { $0.value.value != nil }
+        return environment
+    }
 }

@@ -45,11 +45,38 @@ public class ReadTransaction {
 
     /// Opens an existing named database (see ``Environment/openDatabase(named:create:)``).
     ///
-    /// A database first opened after this transaction began cannot be used by it: open the
-    /// databases you need up front.
+    /// A database opened here for the first time in this process is usable at once by this
+    /// transaction and, once it ends, by later ones. A database first opened by *another*
+    /// transaction after this one began cannot be used by this one: open databases up front.
+    ///
+    /// LMDB lets only one transaction at a time open databases, so until this transaction ends,
+    /// other transactions that open a database not yet known to the process wait for it: don't
+    /// start a ``Environment/write(_:)`` inside a read that opened a database.
     public func openDatabase(named name: String) throws -> Database {
+        try openDatabase(named: name, flags: 0)
+    }
+
+    var openedDatabases: [Database] = []
+    var holdsDatabaseOpenLock = false
+
+    func openDatabase(named name: String, flags: UInt32) throws -> Database {
         checkActive()
-        return try environment.openDatabase(named: name, create: false)
+        if let cached = environment.cachedDatabase(named: name) { return cached }
+        if let opened = openedDatabases.first(where: { $0.name == name }) { return opened }
+        if !holdsDatabaseOpenLock {
+            // LMDB: a transaction that opens a database must end before another may open one.
+            environment.databaseOpenLock.lock()
+            holdsDatabaseOpenLock = true
+        }
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(handle, name, flags, &dbi)
+        if rc == MDB_NOTFOUND {
+            throw LMDBError(code: rc, message: "opening database \"\(name)\" failed: it does not exist; create it from a write transaction")
+        }
+        try check(rc, "opening database \"\(name)\"")
+        let database = Database(handle: dbi, name: name)
+        openedDatabases.append(database)
+        return database
     }
 
     // MARK: Reading
@@ -166,31 +193,13 @@ extension ReadTransaction: Sendable {}
 /// Must not escape its closure, nor be used from another thread: LMDB requires a write
 /// transaction to begin and end on one thread.
 public final class WriteTransaction: ReadTransaction {
-    var openedDatabases: [Database] = []
-    var holdsDatabaseOpenLock = false
     /// Set when an operation left a value half-written; the commit then refuses.
     var poisonReason: String?
 
     /// Opens the named database, creating it when `create` is true. A database created here
     /// exists for other transactions only once this one commits.
     public func openDatabase(named name: String, create: Bool) throws -> Database {
-        checkActive()
-        if let cached = environment.cachedDatabase(named: name) { return cached }
-        if let opened = openedDatabases.first(where: { $0.name == name }) { return opened }
-        if !holdsDatabaseOpenLock {
-            // LMDB: a transaction that opens a database must finish before another may open one.
-            environment.databaseOpenLock.lock()
-            holdsDatabaseOpenLock = true
-        }
-        var dbi: MDB_dbi = 0
-        let rc = mdb_dbi_open(handle, name, create ? UInt32(MDB_CREATE) : 0, &dbi)
-        if rc == MDB_NOTFOUND {
-            throw LMDBError(code: rc, message: "opening database \"\(name)\" failed: it does not exist; open it with create: true")
-        }
-        try check(rc, "opening database \"\(name)\"")
-        let database = Database(handle: dbi, name: name)
-        openedDatabases.append(database)
-        return database
+        try openDatabase(named: name, flags: create ? UInt32(MDB_CREATE) : 0)
     }
 
     /// Opens the named database, creating it if needed.

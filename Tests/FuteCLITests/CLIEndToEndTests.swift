@@ -67,6 +67,15 @@ final class CLIEndToEndTests: XCTestCase {
         let file = try scratch.write("random.jsonl", jsonLines(rows))
         let ingest = try fute.run(["ingest", "--db", db, "--space", "random", "--batch-size", "128", file])
         XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_stat") {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_stat")
+            process.arguments = ["-a", db]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "mdb_stat reads the store")
+        }
         for queryIndex in [0, 17, 999] {
             let expected = bruteForceCosine(rows, query: queryIndex, k: 5)
             for extra in [[], ["--exact"]] {
@@ -174,6 +183,10 @@ final class CLIEndToEndTests: XCTestCase {
         let observe = try fute.run(["observe", "--db", db, badObservation])
         XCTAssertEqual(observe.status, 1)
         XCTAssertTrue(observe.stderr.hasPrefix("fute-db: error: \(badObservation):2: missing field \"target\""), observe.stderr)
+        let strangers = try scratch.write("strangers.jsonl", "{\"source\": \"g0\", \"target\": \"g1\", \"score\": 1}\n{\"source\": \"nobody\", \"target\": \"g1\", \"score\": 2}\n")
+        let unknownSubject = try fute.run(["observe", "--db", db, strangers])
+        XCTAssertEqual(unknownSubject.status, 1)
+        XCTAssertTrue(unknownSubject.stderr.hasPrefix("fute-db: error: \(strangers):2: source 'nobody' is not a stored subject"), unknownSubject.stderr)
         let unknownSpace = try fute.run(["query", "--db", db, "--space", "nope", "--name", "g0"])
         XCTAssertEqual(unknownSpace.status, 1)
         XCTAssertTrue(unknownSpace.stderr.contains("unknown space 'nope'; spaces: s"), unknownSpace.stderr)

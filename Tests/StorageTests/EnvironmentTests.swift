@@ -236,3 +236,35 @@ private final class ResultBox: @unchecked Sendable {  // every access goes throu
     var values: [[UInt64?]] { lock.lock(); defer { lock.unlock() }; return storage }
     var failures: [String] { lock.lock(); defer { lock.unlock() }; return failureList }
 }
+
+final class SharedEnvironmentTests: XCTestCase {
+    func testSharedReturnsTheOpenEnvironmentOfADirectory() throws {
+        let path = try makeTemporaryDirectory(self)
+        let first = try Environment.shared(directory: path)
+        let second = try Environment.shared(directory: path + "/.")
+        XCTAssertTrue(first === second)
+        var readOnly = EnvironmentConfiguration()
+        readOnly.readOnly = true
+        XCTAssertTrue(try Environment.shared(directory: path, configuration: readOnly) === first, "a writable environment serves readers")
+    }
+
+    func testSharedOpensAgainAfterTheLastHandleIsGone() throws {
+        let path = try makeTemporaryDirectory(self)
+        var identifier: ObjectIdentifier?
+        do {
+            let env = try Environment.shared(directory: path)
+            let items = try env.openDatabase(named: "items")
+            try env.write { try $0.put([1], forKey: "k", in: items) }
+            identifier = ObjectIdentifier(env)
+        }
+        var readOnly = EnvironmentConfiguration()
+        readOnly.readOnly = true
+        let env = try Environment.shared(directory: path, configuration: readOnly)
+        XCTAssertEqual(try env.read { txn in try txn.bytes(forKey: "k", in: try txn.openDatabase(named: "items")) }, [1], "a database first opened inside a read is usable by it")
+        XCTAssertEqual(try env.read { txn in try txn.bytes(forKey: "k", in: try env.openDatabase(named: "items", create: false)) }, [1], "and by later reads")
+        _ = identifier
+        XCTAssertThrowsError(try Environment.shared(directory: path)) {
+            XCTAssertEqual(($0 as? LMDBError)?.kind, .permissionDenied, "writable requested while open read-only")
+        }
+    }
+}

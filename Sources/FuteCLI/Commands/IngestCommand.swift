@@ -47,7 +47,7 @@ struct IngestCommand: FuteCommand {
     let database: String
     let space: String
     let metric: String?
-    let kind: String
+    let kind: String?
     let batchSize: Int
     let names: String?
     let m: Int?
@@ -68,7 +68,7 @@ struct IngestCommand: FuteCommand {
         }
         self.space = space
         metric = try arguments.choice("metric", ["cosine", "l2", "ip"], default: nil)
-        kind = try arguments.choice("kind", ["dataset", "model"], default: "dataset") ?? "dataset"
+        kind = try arguments.choice("kind", ["dataset", "model"], default: nil)
         batchSize = try arguments.integer("batch-size", default: 1000)
         m = arguments.has("m") ? try arguments.integer("m", default: 16, minimum: 2) : nil
         efConstruction = arguments.has("ef-construction") ? try arguments.integer("ef-construction", default: 200) : nil

@@ -133,6 +133,14 @@ public struct TaskMatch: Sendable, Equatable {
     public var score: Double
     /// The subject's metadata.
     public var metadata: [String: String]
+
+    /// Creates a match.
+    public init(name: String, kind: String, score: Double, metadata: [String: String] = [:]) {
+        self.name = name
+        self.kind = kind
+        self.score = score
+        self.metadata = metadata
+    }
 }
 
 /// Scoring in Double (exact for ranking on small task libraries).
