@@ -69,7 +69,8 @@ enum Stores {
     static func open(_ path: String, mustExist: Bool) throws -> any StoreGateway {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        if mustExist && !exists {
+        let hasData = FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("data.mdb"))
+        if mustExist && (!exists || (isDirectory.boolValue && !hasData)) {
             throw CommandError("no store at \(path); create one with fute-db ingest --db \(path) --space NAME FILE, or pass --db / set FUTE_DB")
         }
         if exists && !isDirectory.boolValue {

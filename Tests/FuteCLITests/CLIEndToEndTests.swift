@@ -124,6 +124,10 @@ final class CLIEndToEndTests: XCTestCase {
         let local = try fute.run(["stats", "--json"], in: scratch.url)
         XCTAssertEqual(local.status, 1)
         XCTAssertTrue(local.stderr.contains("no store at ./fute.db"), local.stderr)
+        // An empty directory is not turned into a store by a read command.
+        try FileManager.default.createDirectory(atPath: scratch.path("empty"), withIntermediateDirectories: true)
+        XCTAssertEqual(try fute.run(["stats", "--db", scratch.path("empty")]).status, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path("empty")), [])
     }
 
     func testEveryBadInputExitsNonZeroWithFileLineAndLeavesTheStoreUnchanged() throws {
