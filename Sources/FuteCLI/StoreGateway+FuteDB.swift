@@ -70,26 +70,14 @@ final class FuteDBGateway: StoreGateway {
         }.map { TaskMatch(name: $0.name, kind: $0.kind.rawValue, score: $0.score, metadata: [:]) }
     }
 
+    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: String?) throws -> [[TaskMatch]] {
+        try database.read { reader in
+            try reader.nearest(space: space.name, vectors: vectors, k: k, kind: kind.flatMap(SubjectKind.init(rawValue:)))
+        }.map { list in list.map { TaskMatch(name: $0.name, kind: $0.kind.rawValue, score: $0.score) } }
+    }
+
     func snapshot(space name: String) throws -> TaskSpaceSnapshot {
-        let database = self.database
-        return try database.read { reader in
-            guard let space = try reader.space(named: name) else { throw CommandError("unknown space '\(name)'") }
-            var subjects: [String: Subject] = [:]
-            for subject in try reader.subjects() { subjects[subject.name] = subject }
-            let entries = try reader.embeddings(in: name).compactMap { embedding -> TaskEntry? in
-                guard let subject = subjects[embedding.subject] else { return nil }
-                return TaskEntry(name: subject.name, kind: subject.kind.rawValue, metadata: JSONConversion.text(subject.metadata),
-                                 vector: embedding.vector)
-            }
-            let observations = try reader.observations().map {
-                TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score)
-            }
-            return TaskSpaceSnapshot(space: name, metric: space.metric.rawValue, dimension: space.dimension, entries: entries,
-                                     observations: observations,
-                                     otherSpacesOf: { subject in
-                                         ((try? database.read { try $0.spaces(of: subject) }) ?? []).filter { $0 != name }
-                                     })
-        }
+        try database.read { try $0.taskSnapshot(space: name) }
     }
 
     func addObservations(_ records: [ObservationRecord], file: String) throws {
@@ -133,16 +121,4 @@ enum JSONConversion {
 
     static func value(object: [String: ParsedJSON]) -> JSONValue { .object(object.mapValues(value)) }
 
-    /// Top-level scalar metadata as text, for `--where` filters and tables.
-    static func text(_ metadata: JSONValue) -> [String: String] {
-        guard case .object(let object) = metadata else { return [:] }
-        return object.compactMapValues { value in
-            switch value {
-            case .string(let text): return text
-            case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : "\(number)"
-            case .bool(let flag): return flag ? "true" : "false"
-            default: return nil
-            }
-        }
-    }
 }

@@ -27,7 +27,9 @@ public final class DatabaseWriter: DatabaseReader {
             throw FuteError(.conflict, "a space named \"\(space.name)\" already exists; use ensureSpace(_:) to reuse it, or pick another name", field: "space")
         }
         let id = try nextID(StorageLayout.MetaKey.nextSpaceID, width: 4)
-        try writeTransaction.put(try RecordCoding.encodeSpace(StoredSpace(id: UInt32(id), space: space)), forKey: space.name, in: layout.spaces)
+        let stored = StoredSpace(id: UInt32(id), space: space)
+        try writeTransaction.put(try RecordCoding.encodeSpace(stored), forKey: space.name, in: layout.spaces)
+        spaceCache[space.name] = stored
         return space
     }
 
@@ -63,6 +65,7 @@ public final class DatabaseWriter: DatabaseReader {
         pendingIndexUpdates.forget(spaceID: stored.id)
         try SpaceIndexing.dropGraph(of: stored, in: writeTransaction)
         try writeTransaction.delete(name, in: layout.spaces)
+        spaceCache[name] = nil
         return true
     }
 
@@ -94,7 +97,7 @@ public final class DatabaseWriter: DatabaseReader {
         try writeTransaction.deleteAll(in: layout.observations, prefix: FixedWidthKey(id))  // as target
         var asSource: [[UInt8]] = []
         try writeTransaction.forEach(in: layout.observations) { key, _ in
-            if key.bigEndianUInt64(at: 8) == id { asSource.append(Array(key)) }
+            if try RecordCoding.observationParts(key).source == id { asSource.append(Array(key)) }
         }
         for key in asSource { try writeTransaction.delete(key, in: layout.observations) }
         try writeTransaction.delete(FixedWidthKey(id), in: layout.subjects)

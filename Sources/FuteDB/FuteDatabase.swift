@@ -54,8 +54,18 @@ public final class FuteDatabase: Sendable {
             try Environment.shared(directory: path, configuration: environmentConfiguration)
         }
         layout = try Self.openLayout(environment, path: path, readOnly: configuration.readOnly)
-        if !configuration.readOnly {
-            // Index databases must exist before any transaction that uses them begins.
+        // Index databases must be open before any transaction that uses them begins.
+        if configuration.readOnly {
+            for name in HNSWDatabases.names {
+                do {
+                    _ = try environment.openDatabase(named: name, create: false)
+                } catch let error as LMDBError where error.kind == .notFound {
+                    continue  // a store never indexed: searches are exact
+                } catch let error as LMDBError {
+                    throw FuteError.storage(error, path: path)
+                }
+            }
+        } else {
             _ = try translatingStorageErrors(path: path) { try HNSWDatabases(environment: environment) }
         }
     }

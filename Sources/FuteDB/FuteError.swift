@@ -59,10 +59,14 @@ extension FuteError {
         switch error.kind {
         case .mapFull:
             return FuteError(.storeFull, "the store at \(path) is full (map size reached) and the last transaction was lost; reopen with a larger Configuration.mapSize")
+        case .truncatedFile:
+            return FuteError(.corrupted, "the store at \(path) is damaged: \(error.message)")
         case .invalidFile, .incompatible:
             return FuteError(.notAFuteDatabase, "\(path) is not a fute-db store (\(error.message)); pass the directory of a fute-db store")
         case .notADirectory:
             return FuteError(.notAFuteDatabase, "\(path) is a file, but a fute-db store is a directory; pass a store directory")
+        case .permissionDenied where error.message.contains("already open read-only in this process"):
+            return FuteError(.readOnly, "the store at \(path) is already open read-only in this process, and one process shares one handle per store; release the read-only FuteDatabase first, or open both writable")
         case .permissionDenied where error.code == EACCES && error.message.contains("read-only"):
             return FuteError(.readOnly, "the store at \(path) was opened read-only; open it without readOnly to write")
         default:

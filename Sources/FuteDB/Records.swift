@@ -83,10 +83,12 @@ public struct Space: Codable, Sendable, Hashable {
 
     private enum CodingKeys: String, CodingKey { case name, dimension, metric, provenance, index }
 
+    /// Spaces are equal when every field is.
     public static func == (a: Space, b: Space) -> Bool {
         a.name == b.name && a.dimension == b.dimension && a.metric == b.metric && a.provenance == b.provenance && a.index == b.index
     }
 
+    /// Hashes the name (equal spaces have equal names).
     public func hash(into hasher: inout Hasher) { hasher.combine(name) }
 }
 

@@ -117,7 +117,9 @@ public struct FixedWidthKey: BytesConvertible, Hashable, Sendable, CustomStringC
     /// Hex rendering of the bytes, for diagnostics.
     public var description: String { bytes.map { String(format: "%02x", $0) }.joined() }
 
+    /// Keys are equal when their bytes are (unused storage beyond ``count`` is ignored).
     public static func == (lhs: FixedWidthKey, rhs: FixedWidthKey) -> Bool { lhs.bytes == rhs.bytes }
+    /// Hashes the key's bytes.
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }
 

@@ -48,6 +48,10 @@ public class ReadTransaction {
     /// A database opened here for the first time in this process is usable at once by this
     /// transaction and, once it ends, by later ones. A database first opened by *another*
     /// transaction after this one began cannot be used by this one: open databases up front.
+    ///
+    /// LMDB lets only one transaction at a time open databases, so until this transaction ends,
+    /// other transactions that open a database not yet known to the process wait for it: don't
+    /// start a ``Environment/write(_:)`` inside a read that opened a database.
     public func openDatabase(named name: String) throws -> Database {
         try openDatabase(named: name, flags: 0)
     }

@@ -67,6 +67,15 @@ final class CLIEndToEndTests: XCTestCase {
         let file = try scratch.write("random.jsonl", jsonLines(rows))
         let ingest = try fute.run(["ingest", "--db", db, "--space", "random", "--batch-size", "128", file])
         XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_stat") {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_stat")
+            process.arguments = ["-a", db]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "mdb_stat reads the store")
+        }
         for queryIndex in [0, 17, 999] {
             let expected = bruteForceCosine(rows, query: queryIndex, k: 5)
             for extra in [[], ["--exact"]] {
@@ -115,6 +124,10 @@ final class CLIEndToEndTests: XCTestCase {
         let local = try fute.run(["stats", "--json"], in: scratch.url)
         XCTAssertEqual(local.status, 1)
         XCTAssertTrue(local.stderr.contains("no store at ./fute.db"), local.stderr)
+        // An empty directory is not turned into a store by a read command.
+        try FileManager.default.createDirectory(atPath: scratch.path("empty"), withIntermediateDirectories: true)
+        XCTAssertEqual(try fute.run(["stats", "--db", scratch.path("empty")]).status, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path("empty")), [])
     }
 
     func testEveryBadInputExitsNonZeroWithFileLineAndLeavesTheStoreUnchanged() throws {
@@ -174,6 +187,10 @@ final class CLIEndToEndTests: XCTestCase {
         let observe = try fute.run(["observe", "--db", db, badObservation])
         XCTAssertEqual(observe.status, 1)
         XCTAssertTrue(observe.stderr.hasPrefix("fute-db: error: \(badObservation):2: missing field \"target\""), observe.stderr)
+        let strangers = try scratch.write("strangers.jsonl", "{\"source\": \"g0\", \"target\": \"g1\", \"score\": 1}\n{\"source\": \"nobody\", \"target\": \"g1\", \"score\": 2}\n")
+        let unknownSubject = try fute.run(["observe", "--db", db, strangers])
+        XCTAssertEqual(unknownSubject.status, 1)
+        XCTAssertTrue(unknownSubject.stderr.hasPrefix("fute-db: error: \(strangers):2: source 'nobody' is not a stored subject"), unknownSubject.stderr)
         let unknownSpace = try fute.run(["query", "--db", db, "--space", "nope", "--name", "g0"])
         XCTAssertEqual(unknownSpace.status, 1)
         XCTAssertTrue(unknownSpace.stderr.contains("unknown space 'nope'; spaces: s"), unknownSpace.stderr)
@@ -189,6 +206,26 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8),
                        "batch 0 records 0-9 committed 10\nbatch 1 records 10-19 committed 20\nbatch 2 records 20-24 committed 25\n")
         XCTAssertFalse(result.stderr.contains("\r"), "no progress line when stderr is not a terminal")
+    }
+
+    func testProgressLineOnlyWhenStderrIsATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) not installed: no pseudo-terminal to test with") }
+        var generator = SeededVectors(seed: 9)
+        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 25, dimension: 3)))
+        // script(1) runs the command on a pseudo-terminal, so stderr is a terminal there.
+        let command = "'\(fute.url.path)' ingest --db '\(db)' --space s --batch-size 10 '\(file)'"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("\rfute-db: ingested 10/25"), output)
+        XCTAssertTrue(output.contains("\rfute-db: ingested 25/25"), output)
     }
 
     func testQueriesRefuseToMixSpacesNamingBoth() throws {

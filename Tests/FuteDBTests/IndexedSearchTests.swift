@@ -74,4 +74,26 @@ final class IndexedSearchTests: XCTestCase {
         XCTAssertEqual(try db.read { try $0.nearest(space: "s", vector: moved, k: 3) }, [])
         XCTAssertEqual(try db.read { try $0.stats().spaces.first?.indexed }, 0, "the old graph was dropped")
     }
+
+    func testReadOnlyHandleUsesTheIndex() throws {
+        let path = makeStorePath(self)
+        do {
+            let db = try FuteDatabase(path: path)
+            try db.write { db in
+                try db.createSpace(Space(name: "s", dimension: 2))
+                for i in 0..<10 {
+                    try db.upsertSubject(Subject(name: "t\(i)", kind: .dataset))
+                    try db.putEmbedding(space: "s", subject: "t\(i)", vector: [Float(i), 1])
+                }
+            }
+        }
+        var readOnly = Configuration()
+        readOnly.readOnly = true
+        let db = try FuteDatabase(path: path, configuration: readOnly)
+        try db.read { db in
+            XCTAssertEqual(try db.stats().spaces.first?.indexed, 10)
+            XCTAssertEqual(try db.indexProblems(space: "s"), [])
+            XCTAssertEqual(try db.nearest(space: "s", vector: [9, 1], k: 1).first?.name, "t9")
+        }
+    }
 }

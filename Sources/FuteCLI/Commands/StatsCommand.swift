@@ -1,0 +1,42 @@
+import Foundation
+
+/// `fute-db stats`: what the store holds.
+struct StatsCommand: FuteCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "stats",
+            abstract: "Show spaces (dimension, metric, count), subjects, observations and file size.",
+            discussion: "--json output is deterministic for an unchanged store (no timestamps): compare it before and after an operation to check the store is unchanged.",
+            options: [CommonOptions.db, CommonOptions.json])
+    }
+
+    let database: String, json: Bool
+
+    init(parsing arguments: ParsedArguments, io: CommandIO) throws {
+        database = CommonOptions.databasePath(arguments, io: io)
+        json = arguments.flag("json")
+    }
+
+    func run(io: CommandIO) throws {
+        let stats = try Stores.open(database, mustExist: true).stats()
+        if json {
+            io.print(OutputJSON.object([
+                ("path", .string(stats.path)),
+                ("spaces", .array(stats.spaces.map { space in
+                    .object([("name", .string(space.name)), ("dimension", .int(space.dimension)), ("metric", .string(space.metric)),
+                             ("embeddings", .int(space.count))])
+                })),
+                ("subjects", .object([("total", .int(stats.datasets + stats.models)), ("dataset", .int(stats.datasets)), ("model", .int(stats.models))])),
+                ("observations", .int(stats.observations)),
+                ("file_size", .int(stats.fileSize)),
+            ]).rendered)
+            return
+        }
+        io.print("store \(stats.path): \(stats.datasets + stats.models) subjects (\(stats.datasets) datasets, \(stats.models) models), \(stats.observations) observations, \(stats.fileSize) bytes")
+        var table = TextTable(headers: ["space", "dimension", "metric", "embeddings"], rightAligned: [1, 3])
+        for space in stats.spaces {
+            table.rows.append([space.name, String(space.dimension), space.metric, String(space.count)])
+        }
+        io.print(table.rendered)
+    }
+}

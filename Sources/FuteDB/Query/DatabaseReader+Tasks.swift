@@ -1,0 +1,70 @@
+import Foundation
+
+/// The issue-4 query layer on a store: nearest tasks with metadata filters, transfer sources,
+/// model selection and evaluation. Each loads one space's snapshot inside the read transaction
+/// and answers with exact Double scoring (task libraries are small).
+extension DatabaseReader {
+    /// Everything the query layer needs about `space`: embeddings with subjects' kinds and
+    /// top-level scalar metadata, and every observation.
+    /// - Throws: ``FuteError`` `notFound` for an unknown space.
+    public func taskSnapshot(space name: String) throws -> TaskSpaceSnapshot {
+        guard let space = try space(named: name) else {
+            let known = try spaces().map(\.name)
+            throw FuteError(.notFound, "unknown space \"\(name)\"; \(known.isEmpty ? "the store has no spaces yet" : "spaces: \(known.joined(separator: ", "))")", field: "space")
+        }
+        var subjects: [String: Subject] = [:]
+        for subject in try self.subjects() { subjects[subject.name] = subject }
+        let entries = try embeddings(in: name).compactMap { embedding -> TaskEntry? in
+            guard let subject = subjects[embedding.subject] else { return nil }
+            return TaskEntry(name: subject.name, kind: subject.kind.rawValue, metadata: Self.metadataText(subject.metadata), vector: embedding.vector)
+        }
+        let observations = try observations().map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
+        let store = self.store
+        return TaskSpaceSnapshot(space: name, metric: space.metric.rawValue, dimension: space.dimension, entries: entries,
+                                 observations: observations,
+                                 otherSpacesOf: { subject in ((try? store.read { try $0.spaces(of: subject) }) ?? []).filter { $0 != name } })
+    }
+
+    /// Subjects nearest to `subject` in `space` by the space's metric, filtered by kind and
+    /// metadata (`filters` all must match), leaving `subject` out.
+    public func nearestTasks(space: String, to subject: String, k: Int, kind: SubjectKind? = nil,
+                             filters: [MetadataFilter] = []) throws -> [TaskMatch] {
+        try TaskQueries.nearest(in: taskSnapshot(space: space), toSubject: subject, k: k, kind: kind?.rawValue, filters: filters)
+    }
+
+    /// Candidate sources for `target`, best first by the blended score (see ``TransferQueries``).
+    public func transferSources(space: String, target: String, k: Int, sources: SubjectKind? = nil, metric: String = "score",
+                                neighbours: Int = TransferQueries.defaultNeighbours) throws -> [TransferRow] {
+        try TransferQueries.rank(in: taskSnapshot(space: space), target: target, k: k, sources: sources?.rawValue,
+                                 metric: metric, neighbours: neighbours)
+    }
+
+    /// Model subjects ranked by cosine similarity to the dataset `task`.
+    public func models(space: String, task: String, k: Int, filters: [MetadataFilter] = []) throws -> [TaskMatch] {
+        try TaskQueries.models(in: taskSnapshot(space: space), forTask: task, k: k, filters: filters)
+    }
+
+    /// NDCG@k, Regret@k and ρ of the similarity and blended rankings against `truth`
+    /// (default: the stored observations).
+    public func evaluateTransfer(space: String, truth: [TransferObservation]? = nil, k: Int = 3, metric: String = "score",
+                                 neighbours: Int = TransferQueries.defaultNeighbours) throws -> TransferEvaluationReport {
+        let snapshot = try taskSnapshot(space: space)
+        let records = truth.map { $0.map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) } }
+            ?? snapshot.observations
+        return TransferEvaluation.evaluate(snapshot: snapshot, truth: records, k: k, metric: metric, neighbours: neighbours)
+    }
+
+    /// Top-level scalar metadata rendered as text (strings as is, integral numbers without a
+    /// fraction, booleans as true/false); nested values are left out.
+    static func metadataText(_ metadata: JSONValue) -> [String: String] {
+        guard case .object(let object) = metadata else { return [:] }
+        return object.compactMapValues { value in
+            switch value {
+            case .string(let text): return text
+            case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : "\(number)"
+            case .bool(let flag): return flag ? "true" : "false"
+            default: return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""SIGKILL crash-safety trials for fute-db (issue 6). Run through Tools/crash-harness.sh.
+
+Each trial starts `fute-db ingest --batch-size B --progress-log LOG` on a generated input, kills
+it with SIGKILL at a random moment, then asserts:
+  1. the store opens (`fute-db stats --json` exits 0);
+  2. `fute-db check` passes (when the command exists);
+  3. the stored count is a whole number of committed batches (no partial batch), between the
+     batches the log acknowledged and one more (a batch may commit just before the log line);
+  4. every batch acknowledged in the progress log is present and bit-identical, read back
+     independently of fute-db's code: the LMDB store with the stock `mdb_dump`.
+Trial kinds: `fresh` (empty store, the space is created by the killed run), `update` (a complete
+store re-ingested with new vectors for the same names: every name holds exactly its old or its
+new vector, the new ones a whole number of batches), `append` (new names into a complete store:
+old records untouched), and `dataset` (`ingest --dataset`, when the encoder folder exists: the
+subject is either absent or complete). Standard library only.
+"""
+import argparse, json, os, random, shutil, signal, struct, subprocess, sys, tempfile, time
+
+FINDINGS = []
+
+
+def finding(trial, message):
+    FINDINGS.append(f"trial {trial}: {message}")
+    print(f"crash-harness: FINDING trial {trial}: {message}", file=sys.stderr)
+
+
+def float32_values(rng, count):
+    """Random float32 values and their exact decimal text (repr of the float32 widened to double)."""
+    values = [struct.unpack('<f', struct.pack('<f', rng.uniform(-1, 1)))[0] for _ in range(count)]
+    return values
+
+
+def write_input(path, prefix, count, dim, seed):
+    rng = random.Random(seed)
+    records = {}
+    with open(path, 'w') as f:
+        for i in range(count):
+            name = f"{prefix}{i:06d}"
+            vec = float32_values(rng, dim)
+            records[name] = struct.pack(f'<{dim}f', *vec)
+            f.write(json.dumps({"name": name, "vector": vec}) + "\n")
+    return records
+
+
+def run(binary, args, timeout=120):
+    env = dict(os.environ, SWIFT_BACKTRACE="enable=no")
+    return subprocess.run([binary] + args, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+# ---------------------------------------------------------------- reading a store independently
+
+def mdb_dump_all(db):
+    """{database name: [(key bytes, value bytes)]} from `mdb_dump -a` (hex format)."""
+    out = subprocess.run(["mdb_dump", "-a", db], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"mdb_dump -a {db} failed: {out.stderr.strip()}")
+    dbs, name, rows, pending, in_data = {}, None, [], None, False
+    for line in out.stdout.split("\n"):
+        if not in_data:
+            if line.startswith("database="):
+                name = line[len("database="):]
+            elif line == "HEADER=END":
+                in_data, rows, pending = True, [], None
+            continue
+        if line == "DATA=END":
+            dbs[name if name is not None else ""] = rows
+            in_data, name = False, None
+        elif line.startswith(" "):
+            data = bytes.fromhex(line[1:])
+            if pending is None:
+                pending = data
+            else:
+                rows.append((pending, data))
+                pending = None
+    return dbs
+
+
+def read_vectors(db, space, dim):
+    """{subject name: float32 LE bytes} for `space`, read from the store's files, not via fute-db.
+
+    Layout (Sources/FuteDB, store helper): `subject_ids` name (UTF-8) -> u64 BE id; `spaces`
+    keyed by name; `embeddings` (u32 BE space id, u64 BE subject id) -> header + dim float32 LE
+    (the vector is the value's last 4*dim bytes). With one space in the store every embedding key
+    belongs to it; with several the space id comes from the `spaces` record.
+    """
+    legacy = os.path.join(db, "fallback.json")
+    if not os.path.exists(os.path.join(db, "data.mdb")) and os.path.exists(legacy):
+        with open(legacy) as f:  # the CLI's temporary JSON backend (before FuteDB landed)
+            state = json.load(f)
+        return {e["subject"]: struct.pack(f'<{dim}f', *e["vector"]) for e in state["embeddings"] if e["space"] == space}
+    dbs = mdb_dump_all(db)
+    ids = {}
+    for key, value in dbs.get("subject_ids", []):
+        ids[struct.unpack('>Q', value[-8:])[0]] = key.decode('utf-8')
+    space_ids = {k[:4] for k, _ in dbs.get("embeddings", [])}
+    if len(space_ids) > 1:
+        raise RuntimeError("several spaces stored; the harness uses one")
+    vectors = {}
+    for key, value in dbs.get("embeddings", []):
+        subject = struct.unpack('>Q', key[4:12])[0]
+        name = ids.get(subject)
+        if name is None:
+            raise RuntimeError(f"embedding for subject id {subject} without a subject_ids entry")
+        vectors[name] = value[-4 * dim:]
+    return vectors
+
+
+# ---------------------------------------------------------------- one trial
+
+def read_log(path):
+    batches = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 6 and parts[0] == "batch" and parts[2] == "records" and parts[4] == "committed":
+                    first, last = (int(x) for x in parts[3].split("-"))
+                    batches.append((int(parts[1]), first, last, int(parts[5])))
+                elif line.strip():
+                    raise RuntimeError(f"unexpected progress line {line!r}")
+    return batches
+
+
+def kill_at(binary, args, delay):
+    env = dict(os.environ, SWIFT_BACKTRACE="enable=no")
+    proc = subprocess.Popen([binary] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        proc.wait(timeout=delay)
+        killed = False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed = True
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    return killed, proc.returncode, err
+
+
+def check_store(binary, trial, db, have_check):
+    stats = run(binary, ["stats", "--db", db, "--json"])
+    if stats.returncode != 0:
+        finding(trial, f"store does not open after SIGKILL: {stats.stderr.strip()}")
+        return None
+    if have_check:
+        check = run(binary, ["check", "--db", db])
+        if check.returncode != 0:
+            finding(trial, f"fute-db check failed after SIGKILL: {(check.stdout + check.stderr).strip()[:500]}")
+    return json.loads(stats.stdout)
+
+
+def space_count(stats, space):
+    for s in stats.get("spaces", []):
+        if s.get("name") == space:
+            return s.get("embeddings", s.get("count"))
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--binary", required=True)
+    p.add_argument("--trials", type=int, default=50)
+    p.add_argument("--records", type=int, default=4000)
+    p.add_argument("--dim", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--seed", type=int, default=int(time.time()))
+    p.add_argument("--max-delay", type=float, default=3.0, help="kill no later than this many seconds")
+    p.add_argument("--encoder", default="", help="encoder folder for dataset trials (skipped when absent)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    a = p.parse_args()
+    binary, B, N, dim = a.binary, a.batch_size, a.records, a.dim
+    rng = random.Random(a.seed)
+    work = tempfile.mkdtemp(prefix="fute-crash-")
+    print(f"crash-harness: seed {a.seed}, {a.trials} trials, {N} records x {dim}-d, batch {B}, work {work}")
+    have_check = run(binary, ["check", "--help"]).returncode == 0
+    if not have_check:
+        print("crash-harness: note: `fute-db check` not available in this binary; step 2 skipped")
+    space = "crash"
+    v1_path, v2_path, v3_path = (os.path.join(work, f) for f in ("v1.jsonl", "v2.jsonl", "v3.jsonl"))
+    v1 = write_input(v1_path, "r", N, dim, a.seed)
+    v2 = write_input(v2_path, "r", N, dim, a.seed + 1)   # same names, new vectors
+    v3 = write_input(v3_path, "n", N, dim, a.seed + 2)   # new names
+    ingest = lambda db, path, log: ["ingest", "--db", db, "--space", space, "--metric", "l2", "--m", "8",
+                                     "--ef-construction", "40", "--batch-size", str(B), "--progress-log", log, path]
+
+    # Calibrate: one complete run gives the template store for update/append trials and the time scale.
+    template = os.path.join(work, "template")
+    start = time.monotonic()
+    full = run(binary, ingest(template, v1_path, os.path.join(work, "template.log")), timeout=600)
+    elapsed = time.monotonic() - start
+    if full.returncode != 0:
+        print(f"crash-harness: error: the calibration ingest failed: {full.stderr.strip()}", file=sys.stderr)
+        return 2
+    stored = read_vectors(template, space, dim)
+    if stored != v1:
+        finding("calibration", f"a complete ingest stored {len(stored)} records, {sum(stored.get(k) == v for k, v in v1.items())} of {N} bit-identical")
+    window = min(elapsed, a.max_delay)
+    print(f"crash-harness: a complete ingest of {N} records takes {elapsed:.2f} s; kills fall in [0, {window:.2f}] s")
+
+    kinds = ["fresh", "update", "append"]
+    counts = {k: 0 for k in kinds}
+    killed_count = 0
+    for trial in range(a.trials):
+        kind = kinds[trial % len(kinds)]
+        counts[kind] += 1
+        db = os.path.join(work, f"t{trial}")
+        log = os.path.join(work, f"t{trial}.log")
+        if kind != "fresh":
+            shutil.copytree(template, db)
+        path = {"fresh": v1_path, "update": v2_path, "append": v3_path}[kind]
+        new = {"fresh": v1, "update": v2, "append": v3}[kind]
+        delay = rng.uniform(0, window)
+        killed, status, err = kill_at(binary, ingest(db, path, log), delay)
+        killed_count += killed
+        if not killed and status != 0:
+            finding(trial, f"ingest exited {status} on its own: {err.strip()[:300]}")
+            continue
+        if kind == "fresh" and not os.path.exists(db):
+            if read_log(log):
+                finding(trial, "batches acknowledged but no store directory")
+            continue  # killed before the store existed: nothing to check
+        stats = check_store(binary, trial, db, have_check)
+        if stats is None:
+            continue
+        try:
+            acked = read_log(log)
+            stored = read_vectors(db, space, dim)
+        except Exception as e:  # noqa: BLE001 — every failure to read back is a finding
+            finding(trial, f"cannot read back: {e}")
+            continue
+        names = sorted(new)
+        # Records of this run present with their new bytes, in input order.
+        done = [n for n in names if stored.get(n) == new[n]]
+        prefix = len(done)
+        if done != names[:prefix]:
+            finding(trial, f"{kind}: committed records are not a prefix of the input ({prefix} present, not contiguous)")
+        if prefix % B != 0 and prefix != N:
+            finding(trial, f"{kind}: {prefix} records of the run stored: not a whole number of {B}-record batches")
+        acked_records = acked[-1][2] + 1 if acked else 0
+        if prefix < acked_records:
+            finding(trial, f"{kind}: {acked_records} records acknowledged in the log but only {prefix} stored bit-identical")
+        if prefix > acked_records + B and prefix != N:
+            finding(trial, f"{kind}: {prefix} stored but only {acked_records} acknowledged (more than one unlogged batch)")
+        for i, (batch, first, last, total) in enumerate(acked):
+            if batch != i or first != i * B or last != min(N, (i + 1) * B) - 1 or total != last + 1:
+                finding(trial, f"progress log line {i} is {batch} {first}-{last} {total}: not consecutive batches")
+                break
+        # Everything else in the store must be exactly what was there before.
+        old = {} if kind == "fresh" else v1
+        expected_names = set(old) | set(done)
+        if set(stored) != expected_names:
+            extra = set(stored) - expected_names
+            missing = expected_names - set(stored)
+            finding(trial, f"{kind}: {len(extra)} unexpected and {len(missing)} missing subjects (e.g. {sorted(extra or missing)[:3]})")
+        for n, v in old.items():
+            if kind == "update" and n in done:
+                continue
+            if stored.get(n) != v:
+                finding(trial, f"{kind}: untouched record {n} changed")
+                break
+        count = space_count(stats, space)
+        if count != len(stored):
+            finding(trial, f"stats --json says {count} embeddings, the store holds {len(stored)}")
+        if not a.keep:
+            shutil.rmtree(db, ignore_errors=True)
+
+    if not a.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+    print(f"crash-harness: {a.trials} trials ({summary}), {killed_count} killed mid-run, "
+          f"{a.trials - killed_count} finished before the kill; {len(FINDINGS)} findings")
+    return 1 if FINDINGS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
