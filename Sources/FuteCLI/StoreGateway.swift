@@ -38,6 +38,8 @@ protocol StoreGateway {
     func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String?, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
     func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
+    /// Exact top-k for many query vectors at once (one BLAS matrix product).
+    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: String?) throws -> [[TaskMatch]]
     func snapshot(space: String) throws -> TaskSpaceSnapshot
     /// Validates that every source and target exists (errors name `file`:line), then writes in one transaction.
     func addObservations(_ records: [ObservationRecord], file: String) throws

@@ -208,6 +208,26 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("\r"), "no progress line when stderr is not a terminal")
     }
 
+    func testProgressLineOnlyWhenStderrIsATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) not installed: no pseudo-terminal to test with") }
+        var generator = SeededVectors(seed: 9)
+        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 25, dimension: 3)))
+        // script(1) runs the command on a pseudo-terminal, so stderr is a terminal there.
+        let command = "'\(fute.url.path)' ingest --db '\(db)' --space s --batch-size 10 '\(file)'"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("\rfute-db: ingested 10/25"), output)
+        XCTAssertTrue(output.contains("\rfute-db: ingested 25/25"), output)
+    }
+
     func testQueriesRefuseToMixSpacesNamingBoth() throws {
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "a", try scratch.write("a.jsonl", jsonLines([[1, 0], [0, 1]], prefix: "a"))]).status, 0)
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "b", try scratch.write("b.jsonl", jsonLines([[1, 0, 0]], prefix: "b"))]).status, 0)
