@@ -70,6 +70,12 @@ final class FuteDBGateway: StoreGateway {
         }.map { TaskMatch(name: $0.name, kind: $0.kind.rawValue, score: $0.score, metadata: [:]) }
     }
 
+    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: String?) throws -> [[TaskMatch]] {
+        try database.read { reader in
+            try reader.nearest(space: space.name, vectors: vectors, k: k, kind: kind.flatMap(SubjectKind.init(rawValue:)))
+        }.map { list in list.map { TaskMatch(name: $0.name, kind: $0.kind.rawValue, score: $0.score) } }
+    }
+
     func snapshot(space name: String) throws -> TaskSpaceSnapshot {
         try database.read { try $0.taskSnapshot(space: name) }
     }

@@ -38,6 +38,8 @@ protocol StoreGateway {
     func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String?, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
     func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
+    /// Exact top-k for many query vectors at once (one BLAS matrix product).
+    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: String?) throws -> [[TaskMatch]]
     func snapshot(space: String) throws -> TaskSpaceSnapshot
     /// Validates that every source and target exists (errors name `file`:line), then writes in one transaction.
     func addObservations(_ records: [ObservationRecord], file: String) throws
@@ -69,7 +71,8 @@ enum Stores {
     static func open(_ path: String, mustExist: Bool) throws -> any StoreGateway {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        if mustExist && !exists {
+        let hasData = FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("data.mdb"))
+        if mustExist && (!exists || (isDirectory.boolValue && !hasData)) {
             throw CommandError("no store at \(path); create one with fute-db ingest --db \(path) --space NAME FILE, or pass --db / set FUTE_DB")
         }
         if exists && !isDirectory.boolValue {

@@ -100,7 +100,7 @@ extension DatabaseReader {
                 guard let stored = RecordCoding.subjectKind(value) else {
                     throw FuteError(.corrupted, "a subject record is unreadable; restore the store from a backup")
                 }
-                if stored == kind { ids.insert(key.bigEndianUInt64()) }
+                if stored == kind { ids.insert(try RecordCoding.subjectID(subjectKey: key)) }
             }
             allowed = ids
         }
@@ -113,7 +113,7 @@ extension DatabaseReader {
         var ids: [UInt64] = []
         var vectors: [Float] = []
         try transaction.forEach(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { key, value in
-            let id = key.bigEndianUInt64(at: 4)
+            let id = try RecordCoding.subjectID(embeddingKey: key)
             if let isIncluded, !isIncluded(id) { return }
             _ = try RecordCoding.embeddingHeader(value, dimension: dimension)
             ids.append(id)

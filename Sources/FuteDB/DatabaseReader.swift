@@ -63,7 +63,7 @@ public class DatabaseReader {
     public func subjects(kind: SubjectKind? = nil) throws -> [Subject] {
         var result: [Subject] = []
         try transaction.forEach(in: layout.subjectIDs) { _, value in
-            let id = value.bigEndianUInt64()
+            let id = try RecordCoding.subjectID(nameMapValue: value)
             guard let subject = try subject(id: id) else {
                 throw FuteError(.corrupted, "a subject name points at a missing record; restore the store from a backup")
             }
@@ -74,7 +74,7 @@ public class DatabaseReader {
 
     func subjectID(named name: String) throws -> UInt64? {
         try Validation.name(name, field: "subject")
-        return try transaction.get(name, in: layout.subjectIDs) { $0.count == 8 ? $0.bigEndianUInt64() : nil } ?? nil
+        return try transaction.get(name, in: layout.subjectIDs) { try RecordCoding.subjectID(nameMapValue: $0) }
     }
 
     func subject(id: UInt64) throws -> Subject? {
@@ -109,7 +109,7 @@ public class DatabaseReader {
         var result: [Embedding] = []
         try transaction.forEach(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { key, value in
             let header = try RecordCoding.embeddingHeader(value, dimension: stored.space.dimension)
-            guard let subject = try subject(id: key.bigEndianUInt64(at: 4)) else {
+            guard let subject = try subject(id: try RecordCoding.subjectID(embeddingKey: key)) else {
                 throw FuteError(.corrupted, "an embedding belongs to a missing subject; restore the store from a backup")
             }
             var vector: [Float] = []
@@ -154,8 +154,9 @@ public class DatabaseReader {
         }
         var result: [TransferObservation] = []
         try transaction.forEach(in: layout.observations, prefix: prefix) { key, value in
-            result.append(TransferObservation(source: try name(key.bigEndianUInt64(at: 8)), target: try name(key.bigEndianUInt64(at: 0)),
-                                              metric: String(decoding: key[16...], as: UTF8.self), score: try RecordCoding.decodeScore(value)))
+            let parts = try RecordCoding.observationParts(key)
+            result.append(TransferObservation(source: try name(parts.source), target: try name(parts.target),
+                                              metric: parts.metric, score: try RecordCoding.decodeScore(value)))
         }
         return result.sorted { ($0.target, $0.source, $0.metric) < ($1.target, $1.source, $1.metric) }
     }
@@ -187,7 +188,7 @@ public class DatabaseReader {
         let environment = store.environment
         let pageSize = try environment.stat().pageSize
         let used = (try environment.info().lastPageNumber + 1) * pageSize
-        let version = try transaction.get(StorageLayout.MetaKey.schemaVersion, in: layout.meta) { $0.bigEndianUInt32() } ?? 0
+        let version = try transaction.get(StorageLayout.MetaKey.schemaVersion, in: layout.meta) { $0.count == 4 ? $0.bigEndianUInt32() : 0 } ?? 0
         return DatabaseStats(spaces: spaceStats, subjects: subjects, observations: try transaction.count(in: layout.observations),
                              fileSize: environment.fileSize ?? 0, usedBytes: used, schemaVersion: Int(version))
     }

@@ -97,7 +97,7 @@ public final class DatabaseWriter: DatabaseReader {
         try writeTransaction.deleteAll(in: layout.observations, prefix: FixedWidthKey(id))  // as target
         var asSource: [[UInt8]] = []
         try writeTransaction.forEach(in: layout.observations) { key, _ in
-            if key.bigEndianUInt64(at: 8) == id { asSource.append(Array(key)) }
+            if try RecordCoding.observationParts(key).source == id { asSource.append(Array(key)) }
         }
         for key in asSource { try writeTransaction.delete(key, in: layout.observations) }
         try writeTransaction.delete(FixedWidthKey(id), in: layout.subjects)

@@ -59,6 +59,8 @@ extension FuteError {
         switch error.kind {
         case .mapFull:
             return FuteError(.storeFull, "the store at \(path) is full (map size reached) and the last transaction was lost; reopen with a larger Configuration.mapSize")
+        case .truncatedFile:
+            return FuteError(.corrupted, "the store at \(path) is damaged: \(error.message)")
         case .invalidFile, .incompatible:
             return FuteError(.notAFuteDatabase, "\(path) is not a fute-db store (\(error.message)); pass the directory of a fute-db store")
         case .notADirectory:

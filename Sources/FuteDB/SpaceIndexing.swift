@@ -117,7 +117,7 @@ enum SpaceIndexing {
     static func problems(of space: StoredSpace, embeddings: Database, in transaction: ReadTransaction) throws -> [String] {
         guard try HNSWGraph.exists(spaceID: space.id, in: transaction) else { return [] }
         var keys = Set<UInt64>()
-        try transaction.forEach(in: embeddings, prefix: FixedWidthKey(space.id)) { key, _ in keys.insert(key.bigEndianUInt64(at: 4)) }
+        try transaction.forEach(in: embeddings, prefix: FixedWidthKey(space.id)) { key, _ in keys.insert(try RecordCoding.subjectID(embeddingKey: key)) }
         return try translatingIndexErrors(space: space.space.name) {
             try HNSWGraph(spaceID: space.id, in: transaction).checkInvariants(expectedKeys: keys, in: transaction)
         }
@@ -138,7 +138,7 @@ enum SpaceIndexing {
             var vector: [Float] = []
             vector.reserveCapacity(dimension)
             RecordCoding.appendVector(value, dimension: dimension, to: &vector)
-            rows.append((key.bigEndianUInt64(at: 4), vector))
+            rows.append((try RecordCoding.subjectID(embeddingKey: key), vector))
         }
         return rows
     }

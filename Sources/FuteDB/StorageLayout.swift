@@ -144,6 +144,38 @@ enum RecordCoding {
         }
     }
 
+    // Key decoding: stored keys are checked before use, so a damaged store throws `.corrupted`, never traps.
+
+    /// The subject id of an `embeddings` key (u32 space, u64 subject).
+    static func subjectID(embeddingKey key: UnsafeRawBufferPointer) throws -> UInt64 {
+        guard key.count == 12 else { throw corruptKey("embedding") }
+        return key.bigEndianUInt64(at: 4)
+    }
+
+    /// The id of a `subjects` key.
+    static func subjectID(subjectKey key: UnsafeRawBufferPointer) throws -> UInt64 {
+        guard key.count == 8 else { throw corruptKey("subject") }
+        return key.bigEndianUInt64()
+    }
+
+    /// The id stored as a `subject_ids` value.
+    static func subjectID(nameMapValue value: UnsafeRawBufferPointer) throws -> UInt64 {
+        guard value.count == 8 else {
+            throw FuteError(.corrupted, "a subject name maps to an unreadable id; restore the store from a backup")
+        }
+        return value.bigEndianUInt64()
+    }
+
+    /// The parts of an `observations` key.
+    static func observationParts(_ key: UnsafeRawBufferPointer) throws -> (target: UInt64, source: UInt64, metric: String) {
+        guard key.count > 16 else { throw corruptKey("observation") }
+        return (key.bigEndianUInt64(at: 0), key.bigEndianUInt64(at: 8), String(decoding: key[16...], as: UTF8.self))
+    }
+
+    private static func corruptKey(_ kind: String) -> FuteError {
+        FuteError(.corrupted, "a stored \(kind) key has the wrong length; restore the store from a backup")
+    }
+
     static func observationKey(target: UInt64, source: UInt64, metric: String) -> [UInt8] {
         BigEndian.bytes(target, source) + Array(metric.utf8)
     }

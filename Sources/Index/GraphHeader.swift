@@ -82,7 +82,7 @@ struct GraphHeader: Equatable {
         entrySlot = u32(48)
         entryLevel = Int(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 52, as: Int32.self)))
         liveCount = Int(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 56, as: UInt64.self)))
-        guard dimension > 0, nodesPerBlock > 0, stride == layout.stride else {
+        guard dimension > 0, (1...255).contains(nodesPerBlock), stride == layout.stride else {
             throw IndexError(.corrupted, "the HNSW header is inconsistent (dimension \(dimension), stride \(stride)); rebuild the index")
         }
     }
@@ -111,6 +111,6 @@ struct NodeLayout {
     /// stays cheap.
     static func nodesPerBlock(stride: Int) -> Int {
         let target = 4 * 4096 - 64
-        return max(1, target / stride)
+        return min(255, max(1, target / stride))
     }
 }

@@ -81,6 +81,11 @@ final class LMDBNodeStore: HNSWNodeStore {
     let layout: NodeLayout
     let blockBytes: Int
     let maxLinks: Int
+    let stride: Int
+    let nodesPerBlock: Int
+    /// `slot / nodesPerBlock` as the high half of a 64×64-bit multiply (exact for slots < 2³²):
+    /// an integer division per visited node is measurable. Unused when nodesPerBlock is 1.
+    let divisionMagic: UInt64
     /// How much of a vector to prefetch (FUTE_PREFETCH_BYTES overrides, for experiments).
     let prefetchBytes: Int
 
@@ -108,6 +113,9 @@ final class LMDBNodeStore: HNSWNodeStore {
         self.layout = header.layout
         self.blockBytes = header.nodesPerBlock * header.stride
         self.maxLinks = header.parameters.m
+        self.stride = header.stride
+        self.nodesPerBlock = header.nodesPerBlock
+        self.divisionMagic = header.nodesPerBlock > 1 ? UInt64.max / UInt64(header.nodesPerBlock) + 1 : 0
         self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
     }
 
@@ -160,9 +168,9 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// The record of `slot` for reading.
     @inline(__always)
     func record(_ slot: UInt32) throws -> UnsafeRawPointer {
-        let s = Int(slot)
-        let npb = header.nodesPerBlock
-        return try blockAddress(s / npb) + (s % npb) * header.stride
+        let block = nodesPerBlock == 1 ? Int(slot) : Int(truncatingIfNeeded: UInt64(slot).multipliedFullWidth(by: divisionMagic).high)
+        let index = Int(slot) &- block &* nodesPerBlock
+        return try blockAddress(block) + index &* stride
     }
 
     /// The record of `slot` for writing: copies its block into private memory on first write.

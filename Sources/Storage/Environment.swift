@@ -115,6 +115,7 @@ public final class Environment: @unchecked Sendable {
             if configuration.noSync { flags |= UInt32(MDB_NOSYNC) }
             if configuration.noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
             try check(mdb_env_open(handle, directory, flags, configuration.fileMode), "opening the environment at \(directory)")
+            try Self.checkNotTruncated(handle, directory: directory)
         } catch {
             mdb_env_close(handle)  // safe: no transaction or database handle was ever created
             throw error
@@ -147,6 +148,23 @@ public final class Environment: @unchecked Sendable {
     }
 
     private static let registry = EnvironmentRegistry()
+
+    /// LMDB maps the file and trusts its meta page: pages past the end of a truncated file fault
+    /// (SIGBUS) on first access. LMDB writes pages before the meta page that refers to them, so in
+    /// a sound file the last committed page is always inside the file; refuse the file otherwise.
+    private static func checkNotTruncated(_ handle: OpaquePointer, directory: String) throws {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        try check(mdb_env_info(handle, &info), "reading environment information of \(directory)")
+        try check(mdb_env_stat(handle, &stat), "reading environment statistics of \(directory)")
+        let path = (directory as NSString).appendingPathComponent("data.mdb")
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = (attributes[.size] as? NSNumber)?.intValue else { return }
+        let needed = (info.me_last_pgno + 1) * Int(stat.ms_psize)
+        if size < needed {
+            throw LMDBError(kind: .truncatedFile, message: "opening the environment at \(directory) failed: data.mdb is \(size) bytes but its last committed page ends at byte \(needed); the file is truncated — restore it from a backup")
+        }
+    }
 
     deinit {
         // Safety net: every transaction holds a strong reference to its environment, so none is open here.

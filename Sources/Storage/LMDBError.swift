@@ -24,6 +24,8 @@ public struct LMDBError: Error, CustomStringConvertible, Sendable, Equatable {
         case mapResized
         /// The file is not an LMDB environment, or is corrupted (`MDB_INVALID`, `MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`).
         case invalidFile
+        /// The data file is shorter than its own meta page says: it was truncated (detected by the wrapper).
+        case truncatedFile
         /// The file was written by an incompatible LMDB version (`MDB_VERSION_MISMATCH`).
         case versionMismatch
         /// All reader slots are taken (`MDB_READERS_FULL`).
@@ -119,6 +121,8 @@ public struct LMDBError: Error, CustomStringConvertible, Sendable, Equatable {
             advice = "another process grew the map while transactions were open here; close open transactions and retry"
         case .invalidFile:
             advice = "the file is not an LMDB environment or is corrupted; check the path points at a database directory"
+        case .truncatedFile:
+            advice = "the data file is truncated; restore it from a backup"
         case .versionMismatch:
             advice = "the environment was written by an incompatible LMDB version; use the LMDB version that created it"
         case .readersFull:

@@ -124,6 +124,10 @@ final class CLIEndToEndTests: XCTestCase {
         let local = try fute.run(["stats", "--json"], in: scratch.url)
         XCTAssertEqual(local.status, 1)
         XCTAssertTrue(local.stderr.contains("no store at ./fute.db"), local.stderr)
+        // An empty directory is not turned into a store by a read command.
+        try FileManager.default.createDirectory(atPath: scratch.path("empty"), withIntermediateDirectories: true)
+        XCTAssertEqual(try fute.run(["stats", "--db", scratch.path("empty")]).status, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path("empty")), [])
     }
 
     func testEveryBadInputExitsNonZeroWithFileLineAndLeavesTheStoreUnchanged() throws {
@@ -202,6 +206,26 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8),
                        "batch 0 records 0-9 committed 10\nbatch 1 records 10-19 committed 20\nbatch 2 records 20-24 committed 25\n")
         XCTAssertFalse(result.stderr.contains("\r"), "no progress line when stderr is not a terminal")
+    }
+
+    func testProgressLineOnlyWhenStderrIsATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) not installed: no pseudo-terminal to test with") }
+        var generator = SeededVectors(seed: 9)
+        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 25, dimension: 3)))
+        // script(1) runs the command on a pseudo-terminal, so stderr is a terminal there.
+        let command = "'\(fute.url.path)' ingest --db '\(db)' --space s --batch-size 10 '\(file)'"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("\rfute-db: ingested 10/25"), output)
+        XCTAssertTrue(output.contains("\rfute-db: ingested 25/25"), output)
     }
 
     func testQueriesRefuseToMixSpacesNamingBoth() throws {

@@ -70,6 +70,26 @@ final class FuteDatabaseTests: XCTestCase {
         }
     }
 
+    func testFullStoreThrowsStoreFullAndKeepsEarlierCommits() throws {
+        var configuration = Configuration()
+        configuration.mapSize = 1 << 20
+        let db = try FuteDatabase(path: makeStorePath(self), configuration: configuration)
+        try db.write { db in
+            try db.createSpace(Space(name: "s", dimension: 256))
+            try db.upsertSubject(Subject(name: "kept", kind: .dataset))
+            try db.putEmbedding(space: "s", subject: "kept", vector: Array(repeating: 1, count: 256))
+        }
+        assertFuteError(.storeFull, try db.write { db in
+            for i in 0..<2_000 {
+                try db.upsertSubject(Subject(name: "t\(i)", kind: .dataset))
+                try db.putEmbedding(space: "s", subject: "t\(i)", vector: Array(repeating: Float(i), count: 256))
+            }
+        })
+        XCTAssertEqual(try db.read { try $0.count(in: "s") }, 1)
+        XCTAssertEqual(try db.read { try $0.subjects().map(\.name) }, ["kept"])
+        try db.write { try $0.upsertSubject(Subject(name: "after", kind: .model)) }  // still writable
+    }
+
     func testNewerSchemaVersionIsRefused() throws {
         let path = makeStorePath(self)
         _ = try FuteDatabase(path: path)

@@ -268,3 +268,26 @@ final class SharedEnvironmentTests: XCTestCase {
         }
     }
 }
+
+final class TruncatedFileTests: XCTestCase {
+    /// Regression: a truncated data.mdb made the first read fault with SIGBUS (reported by the reliability helper).
+    func testTruncatedDataFileIsRefusedInsteadOfFaulting() throws {
+        let source = try makeTemporaryDirectory(self)
+        do {
+            let env = try Environment(directory: source)
+            let items = try env.openDatabase(named: "items")
+            try env.write { txn in for i: UInt64 in 0..<200 { try txn.put([UInt8](repeating: 1, count: 1000), forKey: FixedWidthKey(i), in: items) } }
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: source + "/data.mdb"))
+        XCTAssertGreaterThan(data.count, 3 * 4096)
+        for cut in [8192, data.count - 4096] {
+            let path = try makeTemporaryDirectory(self)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try data.prefix(cut).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+            XCTAssertThrowsError(try Environment(directory: path), "cut at \(cut)") { error in
+                XCTAssertEqual((error as? LMDBError)?.kind, .truncatedFile)
+                XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
+            }
+        }
+    }
+}

@@ -30,6 +30,9 @@ struct IngestCommand: FuteCommand {
                 ingests must match its dimension. Re-ingesting a name replaces its vector. Every file is read and validated \
                 completely before anything is written, so bad input (exit 1, `fute-db: error: FILE:LINE: ...`) leaves the \
                 store unchanged. Records are then written in batches of --batch-size, one transaction each.
+
+                Options after --progress-log come from ingest extensions (e.g. --dataset / --predictions compute task \
+                embeddings instead of reading vectors; FILE arguments are then not needed).
                 """,
             options: [
                 CommonOptions.db, CommonOptions.space,

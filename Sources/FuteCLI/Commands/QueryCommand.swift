@@ -10,7 +10,8 @@ struct QueryCommand: FuteCommand {
             abstract: "Find the subjects nearest to a subject or vector (subcommands: transfer, models).",
             discussion: """
                 Give exactly one of --name (a stored subject, left out of its own results), --vector '[...]' or \
-                --vectors FILE (.fvecs, .npy or .jsonl; one result list per vector). Scores use the space's metric: \
+                --vectors FILE (.fvecs, .npy or .jsonl; one result list per vector; with --exact they are scored \
+                together as one BLAS matrix product). Scores use the space's metric: \
                 cosine similarity or dot product (higher is nearer), squared L2 distance (lower is nearer). \
                 --where key=value keeps subjects whose metadata matches (exact scoring).
 
@@ -102,9 +103,14 @@ struct QueryCommand: FuteCommand {
             throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space)' has dimension \(info.dimension); vectors from different spaces are never compared")
         }
         let snapshot = filters.isEmpty ? nil : try store.snapshot(space: space)
-        for query in queries {
+        // Many exact queries without filters: one BLAS matrix product instead of one scan each.
+        let batched = (exact && snapshot == nil && queries.count > 1)
+            ? try store.nearestBatch(space: info, vectors: queries.map(\.vector), k: k, kind: kind) : nil
+        for (position, query) in queries.enumerated() {
             let matches: [TaskMatch]
-            if let snapshot {
+            if let batched {
+                matches = batched[position]
+            } else if let snapshot {
                 matches = try TaskQueries.nearest(in: snapshot, to: query.vector, k: k, kind: kind, filters: filters, excluding: query.excluding)
             } else {
                 matches = try store.nearest(space: info, vector: query.vector, k: k, kind: kind, exact: exact, ef: ef, excluding: query.excluding)

@@ -5,9 +5,9 @@ import Ingest
 /// `fute-db ingest --dataset FILE` (DTE or TextEmb) and `--predictions FILE` (MTE): embed a
 /// labelled dataset or a model's predictions with the encoder and store the task embedding.
 ///
-/// Every subject stored this way carries its provenance in its metadata (`encoder`,
-/// `encoder_sha256`, `method`, `seed`, `rank`, …); ingesting into a space whose vectors were made
-/// with another encoder, method or surrogate setting is refused, naming both.
+/// The space records the provenance (encoder + sha256 of its weights, method, seed and surrogate
+/// settings) when it is created; ingesting into a space made with another encoder, method or seed
+/// is refused, naming both, before anything is encoded.
 struct TaskIngestExtension: IngestExtension {
     static var options: [OptionSpec] {
         [
@@ -91,69 +91,35 @@ struct TaskIngestExtension: IngestExtension {
         let all = try TaskDataset.read(path: file, requireTargets: true)
         let encoder = try TextEncoder(directory: encoderDirectory)
         let checksum = try encoder.weightsChecksum()
-        let settings = SurrogateSettings(seed: seed)
-        let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: settings)
-        let provenance = ProvenanceKeys.metadata(embedder.provenance)
+        let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: SurrogateSettings(seed: seed))
         // 2. Refuse a space made another way before spending time on encoding.
-        let store = try Stores.open(database, mustExist: false)
-        if try store.spaces().contains(where: { $0.name == space }) {
-            try ProvenanceKeys.check(store.snapshot(space: space), expected: provenance, space: space)
-        }
+        var configuration = Configuration()
+        configuration.createIfMissing = true
+        let database = try FuteDatabase(path: self.database, configuration: configuration)
+        try TaskEmbeddingStore.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension, in: database)
+        // 3. Encode, train, store (one write transaction).
         let dataset = maxExamples.map { all.sample(atMost: $0, seed: seed) } ?? all
         let progress = EncoderProgress(io: io, label: "encoding \(dataset.examples.count) inputs of \(file)")
         let embedding = isPredictions
             ? try embedder.embed(predictions: dataset) { _, done, total in progress.update(done, total) }
             : try embedder.embed(dataset: dataset) { _, done, total in progress.update(done, total) }
         progress.finish()
-        var metadata = meta
-        for (key, value) in provenance { metadata[key] = .string(value) }
-        metadata[ProvenanceKeys.embedding] = .string(embedding.kind.rawValue)
-        metadata[ProvenanceKeys.examples] = .number(Double(embedding.exampleCount))
-        metadata[ProvenanceKeys.source] = .string((file as NSString).lastPathComponent)
-        let record = VectorRecord(name: name, vector: embedding.vector, kind: isPredictions ? "model" : "dataset", meta: metadata, line: 1)
-        try store.ingest(space: space, creation: SpaceCreation(metric: "cosine", m: m, efConstruction: efConstruction),
-                         records: [record], defaultKind: isPredictions ? "model" : "dataset", batchSize: 1) { _, _ in }
+        var metadata = JSONConversion.value(object: meta).objectValue ?? [:]
+        metadata["source_file"] = .string((file as NSString).lastPathComponent)
+        metadata["examples"] = .number(Double(embedding.exampleCount))
+        var index: IndexParameters?
+        if m != nil || efConstruction != nil {
+            var parameters = Space(name: space, dimension: 1).index
+            if let m { parameters.m = m }
+            if let efConstruction { parameters.efConstruction = efConstruction }
+            index = parameters
+        }
+        try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
         io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'")
     }
 }
 
-/// The metadata keys that record how a task embedding was made.
+/// Metadata keys reserved for what ingest records itself.
 enum ProvenanceKeys {
-    static let embedding = "embedding", examples = "examples", source = "source_file"
-    static let identity = ["encoder", "encoder_sha256", "method", "seed", "rank", "activation", "epochs", "learning_rate", "batch_size"]
-    static let all = identity + [embedding, examples, source]
-
-    /// The identity fields of a space, as subject metadata.
-    static func metadata(_ p: EmbeddingProvenance) -> [String: String] {
-        var m = ["encoder": p.encoder, "encoder_sha256": p.encoderChecksum, "method": p.method.rawValue]
-        if p.method == .fute {
-            m["seed"] = String(p.surrogate.seed)
-            m["rank"] = String(p.surrogate.rank)
-            m["activation"] = p.surrogate.activation.rawValue
-            m["epochs"] = String(p.surrogate.epochs)
-            m["learning_rate"] = String(p.surrogate.learningRate)
-            m["batch_size"] = String(p.surrogate.batchSize)
-        }
-        return m
-    }
-
-    /// Throws when any vector in the space was made differently, naming both settings.
-    static func check(_ snapshot: TaskSpaceSnapshot, expected: [String: String], space: String) throws {
-        for entry in snapshot.entries {
-            let theirs = entry.metadata.filter { identity.contains($0.key) }
-            guard theirs["encoder_sha256"] != nil else {
-                throw CommandError("space '\(space)' holds vectors not made by an encoder (e.g. '\(entry.name)'); store task embeddings in another --space")
-            }
-            // When the method differs, the surrogate fields are beside the point: name the method alone.
-            let keys = theirs["method"] != expected["method"] ? ["encoder", "encoder_sha256", "method"] : Set(expected.keys).union(theirs.keys).sorted()
-            let differences = keys.compactMap { key -> String? in
-                let mine = expected[key] ?? "(none)", other = theirs[key] ?? "(none)"
-                return mine == other ? nil : "\(key) \(other) (space) vs \(mine) (this ingest)"
-            }
-            if !differences.isEmpty {
-                throw CommandError("space '\(space)' was made with another encoder/method/seed than this ingest (e.g. '\(entry.name)'): \(differences.joined(separator: "; ")); use the space's settings or another --space")
-            }
-        }
-    }
+    static let all = ["source_file", "examples"]
 }
-
