@@ -3,12 +3,19 @@ import Foundation
 /// JSON written by `--json`: keys keep the order they are built in, numbers keep every digit
 /// needed to round-trip (`Double.description`).
 public indirect enum OutputJSON: Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` / `false`.
     case bool(Bool)
+    /// An integer, printed without a fraction.
     case int(Int)
+    /// A double, printed with every digit needed to round-trip; non-finite values print as `null`.
     case number(Double)
+    /// A string, escaped.
     case string(String)
+    /// An array.
     case array([OutputJSON])
+    /// An object whose keys keep this order.
     case object([(String, OutputJSON)])
 
     /// `nil` becomes `null`.
@@ -48,6 +55,7 @@ public indirect enum OutputJSON: Sendable, Equatable {
         return out + "\""
     }
 
+    /// Equal when the rendered texts are equal.
     public static func == (lhs: OutputJSON, rhs: OutputJSON) -> Bool { lhs.rendered == rhs.rendered }
 }
 

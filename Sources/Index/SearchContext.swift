@@ -105,9 +105,9 @@ public struct SearchContext {
     @inline(__always)
     mutating func visit(_ slot: UInt32) -> Bool {
         let i = Int(slot)
-        if i >= marks.count {
-            marks.append(contentsOf: repeatElement(0, count: i - marks.count + 1 + marks.count / 2))
-        }
+        // `beginVisit` sized the marks to the graph's slot count, so a larger slot is a damaged
+        // link: treat it as visited (never follow it) rather than grow memory by its value.
+        guard i < marks.count else { return false }
         if marks[i] == generation { return false }
         marks[i] = generation
         return true

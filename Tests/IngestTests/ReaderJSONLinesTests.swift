@@ -60,6 +60,8 @@ final class ReaderJSONLinesTests: XCTestCase {
             ("[1, 2]", .wrongType, 1, "expected a JSON object"),
             ("{\"name\": \"a\", \"vector\": [1]} {}", .malformedJSON, 1, "unexpected text after the JSON value"),
             ("{\"name\": \"a\", \"vector\": [01]}", .malformedJSON, 1, "leading zero"),
+            ("{\"name\": \"\(String(repeating: "n", count: 512))\", \"vector\": [1]}", .wrongType, 1, "name is 512 UTF-8 bytes long, over the limit of 511"),
+            ("{\"name\": \"a\\u0000b\", \"vector\": [1]}", .wrongType, 1, "name contains a NUL character"),
         ]
         for (text, code, line, fragment) in cases {
             guard let failure = error(text) else { continue }
@@ -109,6 +111,7 @@ final class ReaderJSONLinesTests: XCTestCase {
             ("{\"source\": \"a\", \"target\": \"b\", \"score\": \"high\"}", .wrongType, "must be a number, found string"),
             ("{\"source\": \"a\", \"target\": \"b\", \"score\": NaN}", .nonFinite, "NaN"),
             ("{\"source\": \"a\", \"target\": \"b\", \"score\": 1, \"note\": 2}", .unknownField, "unknown field \"note\""),
+            ("{\"source\": \"a\", \"target\": \"b\", \"score\": 1, \"metric\": \"\(String(repeating: "m", count: 496))\"}", .wrongType, "over the limit of 495"),
             ("{\"source\": \"a\", \"target\": \"b\", \"score\": 1}\n{\"source\": \"a\", \"target\": \"b\", \"score\": 2}", .duplicateName, "already appeared on line 1"),
         ]
         for (text, code, fragment) in cases {

@@ -56,7 +56,7 @@ public struct TaskSpaceSnapshot: Sendable {
             throw QueryError(.otherSpace,
                              "'\(name)' has no embedding in space '\(space)' but has one in space '\(other)'; vectors from different spaces are never compared — query with --space \(other), or embed '\(name)' in '\(space)'")
         }
-        throw QueryError(.unknownSubject, "no subject named '\(name)' in space '\(space)'; list subjects with fute-db stats, or ingest it first")
+        throw QueryError(.unknownSubject, "subject '\(name)' has no embedding in space '\(space)' nor in any other space; check the name, or ingest it first (fute-db ingest)")
     }
 }
 

@@ -4,11 +4,17 @@ import Foundation
 ///
 /// Separate from `FuteDB.JSONValue` so the readers stand alone; `FuteCLI` converts.
 public indirect enum ParsedJSON: Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` / `false`.
     case bool(Bool)
+    /// A finite number.
     case number(Double)
+    /// A string (escapes decoded).
     case string(String)
+    /// An array.
     case array([ParsedJSON])
+    /// An object (duplicate keys are refused by the parser).
     case object([String: ParsedJSON])
 
     /// The JSON type name used in error messages (`string`, `number`, …).

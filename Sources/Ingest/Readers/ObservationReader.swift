@@ -42,6 +42,9 @@ public enum ObservationReader {
             let target = try fields.string("target")
             let score = try fields.number("score")
             let metric = try fields.optionalString("metric") ?? "score"
+            try NameRules.check(source, field: "source", file: file, line: line.line)
+            try NameRules.check(target, field: "target", file: file, line: line.line)
+            try NameRules.check(metric, field: "metric", limit: NameRules.maxMetricBytes, file: file, line: line.line)
             let key = "\(source)\u{0}\(target)\u{0}\(metric)"
             if let previous = seen[key] {
                 throw fields.error(.duplicateName, "source",

@@ -8,8 +8,35 @@ import Foundation
 public struct ReaderError: Error, CustomStringConvertible, Equatable, Sendable {
     /// What kind of problem, for tests and callers that branch on it.
     public enum Code: String, Sendable, Equatable {
-        case unreadable, empty, invalidUTF8, malformedJSON, wrongType, missingField, unknownField
-        case nonFinite, emptyVector, dimensionMismatch, duplicateName, truncated, badHeader, unsupported
+        /// Missing file, directory, no permission, read failure.
+        case unreadable
+        /// No records.
+        case empty
+        /// Bytes that are not UTF-8 in a text format.
+        case invalidUTF8
+        /// JSON syntax error (including duplicate keys).
+        case malformedJSON
+        /// A field of the wrong JSON type or an invalid value.
+        case wrongType
+        /// A required field is absent.
+        case missingField
+        /// A top-level field that is not allowed.
+        case unknownField
+        /// NaN, infinity, or a number too large for float32/float64.
+        case nonFinite
+        /// A vector with no values.
+        case emptyVector
+        /// Vectors of different lengths in one input, or against the space.
+        case dimensionMismatch
+        /// The same name (or observation) twice in one file.
+        case duplicateName
+        /// The file ends inside a record.
+        case truncated
+        /// A binary header that cannot be read or disagrees with the data.
+        case badHeader
+        /// A valid but unsupported layout (dtype, order, rank, file type).
+        case unsupported
+        /// A names file whose count differs from the rows.
         case countMismatch
     }
 

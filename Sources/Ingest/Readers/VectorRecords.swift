@@ -79,6 +79,7 @@ public enum VectorReader {
         for line in lines {
             let fields = try JSONLineFields(line, file: file, allowed: ["name", "vector", "kind", "meta"])
             let name = try fields.string("name")
+            try NameRules.check(name, field: "name", file: file, line: line.line)
             let vector = try fields.floatVector("vector")
             let kind = try fields.optionalString("kind")
             if let kind, kind != "dataset", kind != "model" {
@@ -135,6 +136,7 @@ public enum NamesReader {
             guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ReaderError(.missingField, file: path, line: index + 1, field: "name", "blank name; give one non-empty name per line")
             }
+            try NameRules.check(name, field: "name", file: path, line: index + 1)
             if let previous = seen[name] {
                 throw ReaderError(.duplicateName, file: path, line: index + 1, field: "name", "name \"\(name)\" already appeared on line \(previous); names must be unique")
             }
