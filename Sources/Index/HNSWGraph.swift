@@ -213,6 +213,7 @@ public final class HNSWSearcher {
     let store: LMDBNodeStore
     let parameters: HNSWParameters
     var context = SearchContext()
+    let scratch = LayerZeroScratch()
     var isValid = true
 
     init(store: LMDBNodeStore, parameters: HNSWParameters) {
@@ -235,6 +236,27 @@ public final class HNSWSearcher {
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
         precondition(isValid, "an HNSWSearcher was used after its closure returned")
         let store = self.store
+        if filter == nil {
+            // The hot path: greedy descent through the upper layers as usual, then the
+            // specialised layer-0 loop (same algorithm and results as the generic one).
+            let algorithm = HNSWAlgorithm(store: store, parameters: parameters)
+            let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q -> [(slot: UInt32, distance: Float)] in
+                guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
+                var current = entry
+                var currentDistance = try store.distance(q, to: entry)
+                var layer = top
+                while layer > 0 {
+                    (current, currentDistance) = try algorithm.greedy(q, from: current, distance: currentDistance, layer: layer)
+                    layer -= 1
+                }
+                return try store.searchLayer0(q, entry: current, entryDistance: currentDistance,
+                                              ef: max(ef ?? parameters.efSearch, k), scratch: scratch)
+            }
+            var out: [(key: UInt64, distance: Float)] = []
+            out.reserveCapacity(min(k, found.count))
+            for f in found.prefix(k) { out.append((key: try store.key(of: f.slot), distance: f.distance)) }
+            return out
+        }
         let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
         let found = try HNSWAlgorithm(store: store, parameters: parameters)
             .search(query, k: k, ef: ef ?? parameters.efSearch, context: &context, isAllowed: allowed)
