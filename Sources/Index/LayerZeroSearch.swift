@@ -283,6 +283,11 @@ extension LMDBNodeStore {
             if PairHeap.distance(fromKey: top >> 32) > lowerBound { break }
             _ = candidates.pop()
             let r = try record(UInt32(truncatingIfNeeded: top))
+            // The next candidate's links are likely read next (hnswlib does the same).
+            if prefetchBytes > 0, candidates.count > 0 {
+                let next = UInt32(truncatingIfNeeded: candidates.base[0])
+                if Int(next) < slotCount { Prefetch.read(try record(next), bytes: vectorOffset) }
+            }
             let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
             let links = (r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self)
             // First pass: mark the unvisited neighbours and start the memory loads of their
