@@ -237,20 +237,9 @@ public final class HNSWSearcher {
         precondition(isValid, "an HNSWSearcher was used after its closure returned")
         let store = self.store
         if filter == nil {
-            // The hot path: greedy descent through the upper layers as usual, then the
-            // specialised layer-0 loop (same algorithm and results as the generic one).
-            let algorithm = HNSWAlgorithm(store: store, parameters: parameters)
-            let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q -> [(slot: UInt32, distance: Float)] in
-                guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
-                var current = entry
-                var currentDistance = try store.distance(q, to: entry)
-                var layer = top
-                while layer > 0 {
-                    (current, currentDistance) = try algorithm.greedy(q, from: current, distance: currentDistance, layer: layer)
-                    layer -= 1
-                }
-                return try store.searchLayer0(q, entry: current, entryDistance: currentDistance,
-                                              ef: max(ef ?? parameters.efSearch, k), scratch: scratch)
+            // The hot path: the specialised loop (same algorithm and results as the generic one).
+            let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
+                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), scratch: scratch) : []
             }
             var out: [(key: UInt64, distance: Float)] = []
             out.reserveCapacity(min(k, found.count))

@@ -228,19 +228,20 @@ final class LayerZeroScratch {
 }
 
 extension LMDBNodeStore {
-    /// Layer-0 beam search without a filter; returns up to `ef` nearest (slot, distance),
+    /// Unfiltered search of the whole graph: greedy descent through the upper layers, then the
+    /// layer-0 beam search of width `ef`. Returns up to `ef` nearest (slot, distance),
     /// ascending. Links to slots at or beyond the slot count (damage) are never followed.
-    func searchLayer0(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int,
-                      scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+    func searchUnfiltered(_ query: UnsafePointer<Float>, ef: Int, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         switch header.metric {
-        case .l2: return try searchLayer0(InlineL2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, scratch: scratch)
-        case .ip: return try searchLayer0(InlineIP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, scratch: scratch)
-        case .cosine: return try searchLayer0(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, scratch: scratch)
+        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, scratch: scratch)
+        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, scratch: scratch)
+        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, scratch: scratch)
         }
     }
 
-    func searchLayer0<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float,
-                                       ef: Int, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+    func searchUnfiltered<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int,
+                                           scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+        guard header.entryLevel >= 0 else { return [] }
         let slotCount = header.slotCount
         let npb = nodesPerBlock
         ensureTable(slotCount / npb + 1)  // no reallocation below: the table pointer stays valid
@@ -272,7 +273,33 @@ extension LMDBNodeStore {
         }
         @inline(__always) func key(_ d: Float, _ s: UInt32) -> UInt64 { (PairHeap.orderKey(d) << 32) | UInt64(s) }
 
-        guard Int(entry) < slotCount else { return [] }
+        @inline(__always) func distance(to slot: UInt32) throws -> Float {
+            K.distance(query, (try record(slot) + vectorOffset).assumingMemoryBound(to: Float.self), count: dimension)
+        }
+
+        // Greedy descent on the upper layers: move to any closer neighbour until none is closer.
+        var entry = header.entrySlot
+        guard Int(entry) < slotCount else { throw IndexError(.corrupted, "the entry point \(entry) is beyond the graph (\(slotCount) slots); rebuild the index") }
+        var entryDistance = try distance(to: entry)
+        var layer = header.entryLevel
+        while layer > 0 {
+            var changed = true
+            while changed {
+                changed = false
+                try withNeighbors(of: entry, layer: layer) { links in
+                    for n in links where Int(n) < slotCount {
+                        let d = try distance(to: n)
+                        if d < entryDistance {
+                            entryDistance = d
+                            entry = n
+                            changed = true
+                        }
+                    }
+                }
+            }
+            layer -= 1
+        }
+
         marks[Int(entry)] = generation
         results.push(~key(entryDistance, entry))
         candidates.push(key(entryDistance, entry))
