@@ -25,7 +25,9 @@ fi
 venv=${FUTE_TORCH_VENV:-.build/torch-venv}
 if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --index-url https://download.pytorch.org/whl/cpu torch
+  # The CPU-only wheel index keeps the download small; set FUTE_TORCH_INDEX to use another (e.g. a mirror).
+  "$venv/bin/pip" install --quiet --index-url "${FUTE_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" \
+    --extra-index-url https://pypi.org/simple torch
   "$venv/bin/pip" install --quiet transformers
 fi
 

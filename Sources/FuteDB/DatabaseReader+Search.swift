@@ -34,10 +34,43 @@ extension DatabaseReader {
                                                        allowedCount: allowedCount, in: transaction) {
             return try results(hits.map { ($0.key, $0.distance) }, metric: stored.space.metric)
         }
-        let rows = try loadRows(of: stored, isIncluded: isIncluded)
-        let neighbors = ExactSearch.search(query: vector, base: rows.vectors, dimension: stored.space.dimension,
-                                           metric: stored.space.metric, k: k)
-        return try results(neighbors.map { (rows.ids[$0.id], $0.distance) }, metric: stored.space.metric)
+        return try results(try exactSearch(stored, query: vector, k: k, isIncluded: isIncluded), metric: stored.space.metric)
+    }
+
+    /// Scores every included embedding of a space where it lies in the memory map (zero copy),
+    /// with the Kernels' SIMD distance and top-k heap: the same arithmetic as `ExactSearch.search`
+    /// without first copying the space into one matrix.
+    private func exactSearch(_ stored: StoredSpace, query: [Float], k: Int,
+                             isIncluded: ((UInt64) -> Bool)?) throws -> [(UInt64, Float)] {
+        let dimension = stored.space.dimension
+        let metric = stored.space.metric
+        var top = TopK(k: k)
+        var ids: [UInt64] = []
+        var scratch = [Float](repeating: 0, count: dimension)
+        try query.withUnsafeBufferPointer { queryBuffer in
+            try scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                // safe: validated vectors are non-empty, so both buffers have addresses
+                let q = queryBuffer.baseAddress!, aligned = scratchBuffer.baseAddress!
+                try transaction.forEach(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { key, value in
+                    let id = try RecordCoding.subjectID(embeddingKey: key)
+                    if let isIncluded, !isIncluded(id) { return }
+                    _ = try RecordCoding.embeddingHeader(value, dimension: dimension)
+                    let floats = UnsafeRawBufferPointer(rebasing: value[StorageLayout.embeddingHeaderSize...])
+                    let distance: Float
+                    if let base = floats.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+                        // safe: 4-byte aligned, `dimension` floats long (checked by embeddingHeader), read-only,
+                        // and only used inside this closure while the transaction keeps the page mapped.
+                        distance = Distance.distance(metric, q, base.assumingMemoryBound(to: Float.self), count: dimension)
+                    } else {
+                        UnsafeMutableRawBufferPointer(scratchBuffer).copyMemory(from: floats)
+                        distance = Distance.distance(metric, q, aligned, count: dimension)
+                    }
+                    top.offer(id: ids.count, distance: distance)
+                    ids.append(id)
+                }
+            }
+        }
+        return top.sorted().map { (ids[$0.id], $0.distance) }
     }
 
     /// The `k` nearest subjects to the embedding `subject` already has in `space`, leaving itself out.
@@ -112,6 +145,9 @@ extension DatabaseReader {
         let dimension = stored.space.dimension
         var ids: [UInt64] = []
         var vectors: [Float] = []
+        let rows = try transaction.scan(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { _, _ in .continue }
+        ids.reserveCapacity(rows)
+        vectors.reserveCapacity(rows * dimension)
         try transaction.forEach(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { key, value in
             let id = try RecordCoding.subjectID(embeddingKey: key)
             if let isIncluded, !isIncluded(id) { return }

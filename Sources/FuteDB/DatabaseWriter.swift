@@ -82,7 +82,7 @@ public final class DatabaseWriter: DatabaseReader {
             id = try nextID(StorageLayout.MetaKey.nextSubjectID, width: 8)
             try writeTransaction.put(BigEndian.bytes(id), forKey: subject.name, in: layout.subjectIDs)
         }
-        try writeTransaction.put(try RecordCoding.encodeSubject(subject), forKey: FixedWidthKey(id), in: layout.subjects)
+        try writeTransaction.put(try RecordCoding.encodeSubject(subject), forKey: FixedWidthKey(id), in: layout.subjects, appending: true)
     }
 
     /// Deletes a subject with its embeddings in every space and every observation naming it.
@@ -135,8 +135,11 @@ public final class DatabaseWriter: DatabaseReader {
 
     /// The one place embeddings are written: the value is reserved and filled in place, and the index update queued.
     private func writeEmbedding(space: StoredSpace, subjectID: UInt64, vector: [Float], kind: EmbeddingKind, createdAt: Date) throws {
+        // Appending: new subjects get increasing ids, so new keys of a space usually sort last.
+        // Without it a ~1.5 KB vector per key leaves one entry per 4 KiB page after splits.
         try writeTransaction.putReserved(forKey: FixedWidthKey(space.id, subjectID),
-                                         count: RecordCoding.embeddingSize(dimension: vector.count), in: layout.embeddings) { target in
+                                         count: RecordCoding.embeddingSize(dimension: vector.count), in: layout.embeddings,
+                                         appending: true) { target in
             RecordCoding.writeEmbedding(vector, kind: kind, createdAt: createdAt, into: target)
         }
         pendingIndexUpdates.append(.put(subjectID, vector), space: space)

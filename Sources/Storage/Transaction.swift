@@ -224,6 +224,18 @@ public final class WriteTransaction: ReadTransaction {
         }
     }
 
+    /// Stores `value` under `key` like ``put(_:forKey:in:)``; with `appending`, a key larger than
+    /// every stored key is appended (`MDB_APPEND`: pages stay full after splits).
+    public func put(_ value: some BytesConvertible, forKey key: some BytesConvertible, in database: Database, appending: Bool) throws {
+        try value.withBytes { valueBytes -> Void in
+            try putReserved(forKey: key, count: valueBytes.count, in: database, appending: appending) { target -> Void in
+                if let source = valueBytes.baseAddress, valueBytes.count > 0 {
+                    target.baseAddress!.copyMemory(from: source, byteCount: valueBytes.count)  // safe: count > 0
+                }
+            }
+        }
+    }
+
     /// Stores `value` under `key` only if the key is absent.
     /// - Returns: `true` when stored, `false` when the key was already present (nothing changed).
     @discardableResult
@@ -242,9 +254,18 @@ public final class WriteTransaction: ReadTransaction {
     ///
     /// If `fill` throws, the value is left half-written, so the transaction will refuse to
     /// commit: let the error propagate.
-    public func putReserved<R>(forKey key: some BytesConvertible, count: Int, in database: Database,
+    ///
+    /// - Parameter appending: pass `true` when keys mostly arrive in increasing order (e.g. ids from
+    ///   a counter). A key larger than every stored key is then appended (`MDB_APPEND`), which
+    ///   leaves full pages behind instead of half-empty ones after each split; any other key is
+    ///   put normally.
+    public func putReserved<R>(forKey key: some BytesConvertible, count: Int, in database: Database, appending: Bool = false,
                                _ fill: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R {
-        // store only returns nil with MDB_NOOVERWRITE, which is not passed here
+        if appending {
+            // With MDB_APPEND, LMDB answers MDB_KEYEXIST (changing nothing) unless the key is the largest.
+            if let result = try store(key: key, count: count, flags: UInt32(MDB_APPEND), in: database, fill) { return result }
+        }
+        // store only returns nil with MDB_NOOVERWRITE or MDB_APPEND, neither of which is passed here
         guard let result = try store(key: key, count: count, flags: 0, in: database, fill) else {
             throw LMDBError(kind: .other, message: "reserving a value returned nothing; this is a Storage bug")
         }
@@ -307,7 +328,7 @@ public final class WriteTransaction: ReadTransaction {
     }
 
     /// The one place values are written: puts `count` bytes and lets `fill` write them in place.
-    /// - Returns: `nil` when `MDB_NOOVERWRITE` found the key present.
+    /// - Returns: `nil` when `MDB_NOOVERWRITE` found the key present, or `MDB_APPEND` found a key not larger than the last.
     private func store<R>(key: some BytesConvertible, count: Int, flags: UInt32, in database: Database,
                           _ fill: (UnsafeMutableRawBufferPointer) throws -> R) throws -> R? {
         checkActive()
@@ -316,7 +337,7 @@ public final class WriteTransaction: ReadTransaction {
             var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
             var v = MDB_val(mv_size: count, mv_data: nil)
             let rc = mdb_put(handle, database.handle, &k, &v, flags | UInt32(MDB_RESERVE))
-            if rc == MDB_KEYEXIST && flags & UInt32(MDB_NOOVERWRITE) != 0 { return nil }
+            if rc == MDB_KEYEXIST && flags & UInt32(MDB_NOOVERWRITE | MDB_APPEND) != 0 { return nil }
             if rc == MDB_BAD_VALSIZE {
                 throw LMDBError(code: rc, message: "writing to database \"\(database.name)\" failed: a key must be 1 to 511 bytes, this one has \(keyBytes.count); shorten the key")
             }

@@ -84,4 +84,17 @@ final class CorruptionTests: XCTestCase {
         try data.prefix(8192).write(to: file)
         assertFuteError(.corrupted, try FuteDatabase(path: path))
     }
+
+    func testEmptyDataFileIsANewStoreWhenWritableAndAnErrorWhenReadOnly() throws {
+        let path = makeStorePath(self)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: path + "/data.mdb", contents: Data())
+        var readOnly = Configuration()
+        readOnly.readOnly = true
+        XCTAssertThrowsError(try FuteDatabase(path: path, configuration: readOnly)) { error in
+            XCTAssertTrue(error is FuteError, "\(error)")
+        }
+        let db = try FuteDatabase(path: path)
+        XCTAssertEqual(try db.read { try $0.spaces() }, [])
+    }
 }

@@ -6,7 +6,8 @@ import XCTest
 final class TaskRetrievalTests: XCTestCase {
     static let examplesPerTask = 300
 
-    /// Sentence embeddings of the first tasks' samples, computed once per test process.
+    /// Sentence embeddings of the tasks' samples, computed once per test process (encoding dominates).
+    /// `nonisolated(unsafe)`: XCTest runs these tests one after another on one thread.
     nonisolated(unsafe) static var cache: (encoder: TextEncoder, tasks: [String: (dataset: TaskDataset, features: [[Float]])])?
 
     static func loadTasks() throws -> (encoder: TextEncoder, tasks: [String: (dataset: TaskDataset, features: [[Float]])]) {

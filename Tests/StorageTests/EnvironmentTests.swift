@@ -291,3 +291,40 @@ final class TruncatedFileTests: XCTestCase {
         }
     }
 }
+
+final class MapResizedTests: XCTestCase {
+    /// Another process (here `mdb_load`, Debian lmdb-utils) grows the map and writes past our map's end:
+    /// our next `mdb_txn_begin` returns MDB_MAP_RESIZED, and Storage adopts the new size and retries.
+    func testMapGrownByAnotherProcessIsAdopted() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_load") else {
+            throw XCTSkip("mdb_load (Debian lmdb-utils) not installed: cannot grow the map from another process")
+        }
+        var configuration = EnvironmentConfiguration()
+        configuration.mapSize = 1 << 20
+        let path = try makeTemporaryDirectory(self)
+        let env = try Environment(directory: path, configuration: configuration)
+        let items = try env.openDatabase(named: "items")
+        try env.write { try $0.put([1], forKey: "mine", in: items) }
+
+        // 1,000 values of 2 KB (> 1 MiB) through a child process with an 8 MiB map.
+        var input = "VERSION=3\nformat=bytevalue\nmapsize=\(8 << 20)\ntype=btree\nHEADER=END\n"
+        let value = String(repeating: "ab", count: 2_000)
+        for i in 0..<1_000 { input += " \(String(format: "%08x", i))\n \(value)\n" }
+        input += "DATA=END\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_load")
+        process.arguments = ["-s", "items", path]
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "mdb_load")
+
+        XCTAssertEqual(try env.read { try $0.count(in: items) }, 1_001)
+        XCTAssertEqual(try env.read { try $0.bytes(forKey: "mine", in: items) }, [1])
+        XCTAssertEqual(try env.info().mapSize, 8 << 20, "the larger map was adopted")
+        try env.write { try $0.put([2], forKey: "after", in: items) }
+    }
+}

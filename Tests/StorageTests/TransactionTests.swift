@@ -139,3 +139,35 @@ final class TransactionTests: XCTestCase {
         XCTAssertEqual(order, [5, 3, 1, 5])
     }
 }
+
+final class AppendingPutTests: XCTestCase {
+    func testAppendingKeepsPagesFullAndFallsBackForOtherKeys() throws {
+        let plainEnv = try Environment(directory: try makeTemporaryDirectory(self))
+        let appendEnv = try Environment(directory: try makeTemporaryDirectory(self))
+        let value = [UInt8](repeating: 3, count: 1_500)  // two fit in a 4 KiB page
+        var pages: [Int] = []
+        for (env, appending) in [(plainEnv, false), (appendEnv, true)] {
+            let items = try env.openDatabase(named: "items")
+            try env.write { txn in
+                for i: UInt64 in 0..<400 { try txn.put(value, forKey: FixedWidthKey(i * 2), in: items, appending: appending) }
+            }
+            pages.append(try env.read { try $0.statistics(of: items).leafPages })
+        }
+        XCTAssertEqual(pages[1], 200, "appended: two entries per page")
+        XCTAssertGreaterThan(pages[0], 300, "plain puts in key order leave pages half-empty")
+
+        // Keys that are not the largest (in between, equal to the last) are stored normally.
+        let items = try appendEnv.openDatabase(named: "items")
+        try appendEnv.write { txn in
+            try txn.put([1], forKey: FixedWidthKey(UInt64(3)), in: items, appending: true)
+            try txn.put([2], forKey: FixedWidthKey(UInt64(798)), in: items, appending: true)
+            try txn.putReserved(forKey: FixedWidthKey(UInt64(0)), count: 1, in: items, appending: true) { $0[0] = 9 }
+        }
+        try appendEnv.read { txn in
+            XCTAssertEqual(try txn.bytes(forKey: FixedWidthKey(UInt64(3)), in: items), [1])
+            XCTAssertEqual(try txn.bytes(forKey: FixedWidthKey(UInt64(798)), in: items), [2])
+            XCTAssertEqual(try txn.bytes(forKey: FixedWidthKey(UInt64(0)), in: items), [9])
+            XCTAssertEqual(try txn.count(in: items), 401)
+        }
+    }
+}
