@@ -266,9 +266,10 @@ def main():
         if not a.keep:
             shutil.rmtree(db, ignore_errors=True)
 
-    dataset_trials = dataset_crash_trials(a, binary, work, rng, have_check, a.trials)
+    dataset_trials, dataset_killed = dataset_crash_trials(a, binary, work, rng, have_check, a.trials)
     if dataset_trials:
         counts["dataset"] = dataset_trials
+    killed_count += dataset_killed
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
     a.trials += dataset_trials
@@ -293,15 +294,15 @@ def subject_and_vector(db, name, dim):
 def dataset_crash_trials(a, binary, work, rng, have_check, first_trial):
     """`ingest --dataset` killed at random moments: the subject and its embedding appear together or not at all."""
     if a.dataset_trials <= 0:
-        return 0
+        return 0, 0
     if not os.path.isfile(os.path.join(a.encoder, "model.safetensors")):
         print(f"crash-harness: note: no encoder at {a.encoder} (Tools/fetch-minilm.sh); dataset trials skipped")
-        return 0
+        return 0, 0
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     dataset = a.dataset or os.path.join(root, "..", "shared", "data", "tasks", "sst2.jsonl")
     if not os.path.isfile(dataset):
         print(f"crash-harness: note: no dataset at {dataset}; dataset trials skipped")
-        return 0
+        return 0, 0
     args = lambda db: ["ingest", "--db", db, "--space", "dte", "--dataset", dataset, "--name", "task",
                        "--encoder", a.encoder, "--max-examples", "40"]
     reference = os.path.join(work, "dataset-reference")
@@ -310,7 +311,7 @@ def dataset_crash_trials(a, binary, work, rng, have_check, first_trial):
     elapsed = time.monotonic() - start
     if full.returncode != 0:
         finding("dataset calibration", f"ingest --dataset failed: {full.stderr.strip()[:300]}")
-        return 0
+        return 0, 0
     stats = json.loads(run(binary, ["stats", "--db", reference, "--json"]).stdout)
     dim = stats["spaces"][0]["dimension"]
     _, expected = subject_and_vector(reference, "task", dim)
@@ -342,8 +343,7 @@ def dataset_crash_trials(a, binary, work, rng, have_check, first_trial):
         if not killed and vector is None:
             finding(trial, "dataset: ingest finished but no embedding is stored")
         shutil.rmtree(db, ignore_errors=True)
-    print(f"crash-harness: dataset trials: {killed_count} of {a.dataset_trials} killed mid-run")
-    return a.dataset_trials
+    return a.dataset_trials, killed_count
 
 
 if __name__ == "__main__":
