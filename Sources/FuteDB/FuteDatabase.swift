@@ -180,6 +180,30 @@ public final class FuteDatabase: Sendable {
         }
     }
 
+    /// Writes a consistent copy of the store into `path` while readers and writers carry on
+    /// (LMDB copies one read snapshot). The copy is a complete store: open it with `FuteDatabase(path:)`.
+    ///
+    /// - Parameters:
+    ///   - path: a directory that does not exist yet or is empty; it is created when missing.
+    ///   - compact: leave out free pages (a smaller copy, a little slower to make). Default: `true`.
+    /// - Throws: ``FuteError/Code-swift.enum/invalidArgument`` when `path` is a file or a non-empty directory.
+    public func backup(to path: String, compact: Bool = true) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            guard isDirectory.boolValue, contents.isEmpty else {
+                throw FuteError(.invalidArgument, "the backup destination \(path) is a file or a non-empty directory; give a new or empty directory", field: "path")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw FuteError(.storage, "creating the backup directory \(path) failed (\(error.localizedDescription)); check the path and permissions", field: "path")
+            }
+        }
+        try translatingStorageErrors(path: self.path) { try environment.copy(to: path, compact: compact) }
+    }
+
     /// Frees reader slots left by processes that crashed inside a read; returns how many.
     @discardableResult
     public func checkStaleReaders() throws -> Int {

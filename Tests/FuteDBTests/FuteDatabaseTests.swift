@@ -90,6 +90,29 @@ final class FuteDatabaseTests: XCTestCase {
         try db.write { try $0.upsertSubject(Subject(name: "after", kind: .model)) }  // still writable
     }
 
+    func testBackupIsACompleteStoreAndRefusesANonEmptyDestination() throws {
+        let db = try FuteDatabase(path: makeStorePath(self))
+        try db.write { db in
+            try db.createSpace(Space(name: "s", dimension: 2))
+            for i in 0..<50 {
+                try db.upsertSubject(Subject(name: "t\(i)", kind: .dataset, metadata: ["i": .number(Double(i))]))
+                try db.putEmbedding(space: "s", subject: "t\(i)", vector: [Float(i), 1])
+            }
+            try db.addObservation(TransferObservation(source: "t1", target: "t2", score: 0.5))
+        }
+        let copyPath = makeStorePath(self)
+        try db.backup(to: copyPath)
+        try db.write { try $0.deleteSubject(named: "t3") }  // later changes stay out of the copy
+        let copy = try FuteDatabase(path: copyPath)
+        try copy.read { copy in
+            XCTAssertEqual(try copy.count(in: "s"), 50)
+            XCTAssertEqual(try copy.embedding(space: "s", subject: "t3")?.vector, [3, 1])
+            XCTAssertEqual(try copy.observations().count, 1)
+            XCTAssertEqual(try copy.nearest(space: "s", vector: [49, 1], k: 1).first?.name, "t49")
+        }
+        assertFuteError(.invalidArgument, field: "path", try db.backup(to: copyPath))
+    }
+
     func testNewerSchemaVersionIsRefused() throws {
         let path = makeStorePath(self)
         _ = try FuteDatabase(path: path)

@@ -14,6 +14,8 @@ struct TaskIngestExtension: IngestExtension {
             OptionSpec("encoder", valueName: "DIR", help: "Encoder folder for --dataset/--predictions (Tools/fetch-minilm.sh DIR)."),
             OptionSpec("dataset", valueName: "FILE", help: "Labelled JSONL {\"text\",\"text_pair\"?,\"label\"|\"probs\"|\"value\"}: store its task embedding."),
             OptionSpec("predictions", valueName: "FILE", help: "A model's predictions on U (same format): store its model task embedding (MTE)."),
+            OptionSpec("predict-cmd", valueName: "CMD", help: "With --inputs U.jsonl: run CMD (sh -c) with U on stdin; its stdout is the predictions (MTE)."),
+            OptionSpec("inputs", valueName: "FILE", help: "Unsupervised inputs U for --predict-cmd (from fute-db unsupervised)."),
             OptionSpec("name", valueName: "NAME", help: "Subject name for --dataset/--predictions."),
             OptionSpec("method", valueName: "fute|textemb", help: "Embedding method for --dataset (default: fute)."),
             OptionSpec("max-examples", valueName: "N", help: "Use at most N examples, a seeded sample (default: 300 for --dataset, all for --predictions)."),
@@ -23,7 +25,7 @@ struct TaskIngestExtension: IngestExtension {
     }
 
     static func handles(_ arguments: ParsedArguments) -> Bool {
-        arguments.has("dataset") || arguments.has("predictions")
+        arguments.has("dataset") || arguments.has("predictions") || arguments.has("predict-cmd")
     }
 
     let database: String
@@ -31,6 +33,8 @@ struct TaskIngestExtension: IngestExtension {
     let encoderDirectory: String
     let file: String
     let isPredictions: Bool
+    /// `--predict-cmd`: the command that turns `file` (U) into predictions.
+    let predictCommand: String?
     let name: String
     let method: TaskEmbeddingMethod
     let maxExamples: Int?
@@ -45,10 +49,19 @@ struct TaskIngestExtension: IngestExtension {
             throw UsageError("--space is required: the space to store the task embedding in, e.g. --space tasks")
         }
         self.space = space
-        switch (arguments.value("dataset"), arguments.value("predictions")) {
-        case (let d?, nil): file = d; isPredictions = false
-        case (nil, let p?): file = p; isPredictions = true
-        default: throw UsageError("give either --dataset FILE or --predictions FILE, not both (ingest one subject at a time)")
+        predictCommand = arguments.value("predict-cmd")
+        switch (arguments.value("dataset"), arguments.value("predictions"), predictCommand) {
+        case (let d?, nil, nil): file = d; isPredictions = false
+        case (nil, let p?, nil): file = p; isPredictions = true
+        case (nil, nil, _?):
+            guard let inputs = arguments.value("inputs") else {
+                throw UsageError("--predict-cmd needs --inputs U.jsonl: the unsupervised inputs piped to the command (make them with fute-db unsupervised)")
+            }
+            file = inputs; isPredictions = true
+        default: throw UsageError("give one of --dataset FILE, --predictions FILE or --predict-cmd CMD --inputs U.jsonl (ingest one subject at a time)")
+        }
+        if arguments.has("inputs") && predictCommand == nil {
+            throw UsageError("--inputs only applies with --predict-cmd; for a file of predictions use --predictions FILE")
         }
         guard arguments.positionals.isEmpty else {
             throw UsageError("FILE arguments cannot be combined with --dataset/--predictions (got \(arguments.positionals.joined(separator: " ")))")
@@ -88,7 +101,8 @@ struct TaskIngestExtension: IngestExtension {
 
     func run(io: CommandIO) throws {
         // 1. Validate the whole input before loading the model or touching the store.
-        let all = try TaskDataset.read(path: file, requireTargets: true)
+        let all = try predictCommand.map { try PredictCommand.run($0, inputs: file, io: io) }
+            ?? TaskDataset.read(path: file, requireTargets: true)
         let encoder = try TextEncoder(directory: encoderDirectory)
         let checksum = try encoder.weightsChecksum()
         let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: SurrogateSettings(seed: seed))
@@ -116,6 +130,42 @@ struct TaskIngestExtension: IngestExtension {
         }
         try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
         io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'")
+    }
+}
+
+/// Runs a model given as a shell command on U: U's lines on stdin, one prediction line per input on stdout.
+enum PredictCommand {
+    static func run(_ command: String, inputs: String, io: CommandIO) throws -> TaskDataset {
+        let u = try TaskDataset.read(path: inputs, requireTargets: false)
+        guard let stdin = FileHandle(forReadingAtPath: inputs) else {
+            throw CommandError("cannot open --inputs \(inputs) for reading")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fute-predict-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let output = directory.appendingPathComponent("predict-cmd-output.jsonl")
+        guard FileManager.default.createFile(atPath: output.path, contents: nil), let stdout = FileHandle(forWritingAtPath: output.path) else {
+            throw CommandError("cannot create \(output.path) for the command's output")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        do { try process.run() } catch {
+            throw CommandError("--predict-cmd could not start: \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        try? stdout.close()
+        guard process.terminationStatus == 0 else {
+            throw CommandError("--predict-cmd exited with status \(process.terminationStatus); its output is in \(output.path)")
+        }
+        let predictions = try TaskDataset.read(path: output.path, requireTargets: true)
+        guard predictions.examples.count == u.examples.count else {
+            throw CommandError("--predict-cmd printed \(predictions.examples.count) predictions for \(u.examples.count) inputs in \(inputs); it must print one line per input (output kept in \(output.path))")
+        }
+        try? FileManager.default.removeItem(at: directory)
+        io.note("fute-db: --predict-cmd gave \(predictions.examples.count) predictions")
+        return TaskDataset(path: inputs, examples: predictions.examples)
     }
 }
 
