@@ -1,6 +1,6 @@
 /// The list of top-level `fute-db` commands, in help order.
 ///
-/// To add a command (see /work/notes/cli-query.md): write a type conforming to `FuteCommand` in
+/// To add a command, write a type conforming to `FuteCommand` in
 /// its own file under `Sources/FuteCLI/Commands/`, then list it in `CommandRegistry.encoderCommands`
 /// (in `Commands/EncoderCommands.swift`), or in `builtIn` here.
 public enum CommandRegistry {
