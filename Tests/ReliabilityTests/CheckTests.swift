@@ -245,4 +245,49 @@ final class CheckTests: XCTestCase {
         }
         assertFinding(report, .index, "unreachable from the entry point on layer 0")
     }
+
+    // MARK: the command
+
+    func testCheckCommandExitsZeroWhenSoundAndOneWithFindings() throws {
+        let fute = try FuteProcess.locate()
+        let sound = try fute.run(["check", "--db", path])
+        if sound.stderr.contains("unknown command 'check'") {
+            throw XCTSkip("`check` is not in CommandRegistry.builtIn yet (requested from cli-query)")
+        }
+        XCTAssertEqual(sound.status, 0, sound.stdout + sound.stderr)
+        XCTAssertTrue(sound.stdout.hasSuffix("sound\n"), sound.stdout)
+        XCTAssertTrue(sound.stdout.contains("41 embeddings"), sound.stdout)
+        XCTAssertEqual(sound.stderr, "")
+        let json = try fute.run(["check", "--db", path, "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["sound"] as? Bool, true)
+        XCTAssertEqual(object["embeddings"] as? Int, 41)
+
+        _ = try corruptAndCheck { txn in
+            let embeddings = try txn.openDatabase(named: "embeddings")
+            let key = FixedWidthKey(try self.spaceID("s", txn), try self.subjectID("a3", txn))
+            var bytes = try XCTUnwrap(try txn.bytes(forKey: key, in: embeddings))
+            withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { bytes.replaceSubrange(16..<20, with: $0) }
+            try txn.put(bytes, forKey: key, in: embeddings)
+        }
+        let broken = try fute.run(["check", "--db", path])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertFalse(broken.signalled)
+        XCTAssertTrue(broken.stdout.contains("embedding: space \"s\", subject \"a3\": value 0 is not finite"), broken.stdout)
+        XCTAssertTrue(broken.stderr.hasPrefix("fute-db: error: check found 1 problem in \(path!)"), broken.stderr)
+        XCTAssertEqual(broken.stderr.split(separator: "\n").count, 1)
+        let brokenJSON = try fute.run(["check", "--db", path, "--json"])
+        XCTAssertEqual(brokenJSON.status, 1)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(brokenJSON.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["sound"] as? Bool, false)
+        let findings = try XCTUnwrap(report["findings"] as? [[String: Any]])
+        XCTAssertEqual(findings.first?["area"] as? String, "embedding")
+        XCTAssertEqual(findings.first?["subject"] as? String, "a3")
+
+        let missing = try fute.run(["check", "--db", scratch.path("nothing-here")])
+        assertCleanFailure(missing, expectedStatus: 1, contains: ["no store at"], "check on a missing store")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path("nothing-here")), "check created a store")
+        let usage = try fute.run(["check", "--db", path, "--limit", "0"])
+        assertCleanFailure(usage, expectedStatus: 64, contains: ["--limit"], "--limit 0")
+    }
 }

@@ -126,6 +126,9 @@ final class ConcurrencyTests: XCTestCase {
         while writer.isRunning || observed.isEmpty {
             let stats = try fute.run(["stats", "--db", db, "--json"])
             let query = try fute.run(["query", "--db", db, "--space", "s", "--name", "a0", "-k", "3", "--json"])
+            // check reads one snapshot: index key set == embedding set, every vector whole.
+            let check = try fute.run(["check", "--db", db])
+            if check.status != 0 && !check.stderr.contains("unknown command") { failures.append("check during ingest: \(check.stdout)") }
             queries += 1
             if stats.status != 0 { failures.append("stats: \(stats.stderr)") }
             if query.status != 0 { failures.append("query: \(query.stderr)") }
