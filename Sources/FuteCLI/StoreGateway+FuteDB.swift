@@ -24,6 +24,10 @@ final class FuteDBGateway: StoreGateway {
         }
     }
 
+    func backup(to path: String, compact: Bool) throws {
+        try database.backup(to: path, compact: compact)
+    }
+
     func stats() throws -> StoreStats {
         let stats = try database.read { try $0.stats() }
         return StoreStats(

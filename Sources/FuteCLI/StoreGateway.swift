@@ -44,6 +44,8 @@ protocol StoreGateway {
     /// Validates that every source and target exists (errors name `file`:line), then writes in one transaction.
     func addObservations(_ records: [ObservationRecord], file: String) throws
     func observations() throws -> [TransferRecord]
+    /// A consistent copy of the store in `path` (a new or empty directory).
+    func backup(to path: String, compact: Bool) throws
 }
 
 extension StoreGateway {
