@@ -8,7 +8,6 @@ import PackageDescription
 /// environment rather than a hard requirement: `FUTE_NATIVE=1 swift build -c release`.
 let native = ProcessInfo.processInfo.environment["FUTE_NATIVE"].map { $0 != "0" && !$0.isEmpty } ?? false
 let nativeSwift: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "znver3"]), .define("FUTE_FMA")] : []
-let nativeC: [CSetting] = native ? [.unsafeFlags(["-mavx2", "-mfma"])] : []
 
 let package = Package(
     name: "fute-db",

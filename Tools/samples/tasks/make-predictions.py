@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""Makes the demo "models" and their predictions on U (samples/tasks/U.jsonl).
+"""Makes the demo "models" and their predictions on U (Tools/samples/tasks/U.jsonl).
 
 Each model is a logistic regression on all-MiniLM-L6-v2 sentence embeddings (from `fute-db embed`),
 trained on one shipped task; it is then run on U as a black box and its class probabilities are
 written as {"text", "text_pair"?, "probs": [...]} lines — the input of
 `fute-db ingest --predictions`. Needs numpy and a built fute-db.
 
-    python3 samples/tasks/make-predictions.py FUTE_DB_BINARY ENCODER_DIR
+    python3 Tools/samples/tasks/make-predictions.py FUTE_DB_BINARY ENCODER_DIR
 """
 import json, subprocess, sys
 import numpy as np
 
 binary, encoder = sys.argv[1], sys.argv[2]
-here = "samples/tasks"
+here = "Tools/samples/tasks"
 
 def embed(path):
     out = subprocess.run([binary, "embed", "--encoder", encoder, path], check=True, capture_output=True, text=True).stdout
