@@ -2,7 +2,7 @@ import XCTest
 import Kernels
 @testable import Index
 
-/// Regression tests for the bug reported by the reliability fuzzer (requests.md, 08:20):
+/// Regression tests for the bug found by the HNSW fuzz target (Tests/Fuzz/FuzzHNSW.swift):
 /// duplicate vectors disconnected the graph.
 final class DuplicateVectorsTests: XCTestCase {
     func testDuplicateVectorsStayReachable() throws {

@@ -270,7 +270,7 @@ final class SharedEnvironmentTests: XCTestCase {
 }
 
 final class TruncatedFileTests: XCTestCase {
-    /// Regression: a truncated data.mdb made the first read fault with SIGBUS (reported by the reliability helper).
+    /// Regression: a truncated data.mdb made the first read fault with SIGBUS (found by the reliability tests).
     func testTruncatedDataFileIsRefusedInsteadOfFaulting() throws {
         let source = try makeTemporaryDirectory(self)
         do {

@@ -1,5 +1,5 @@
-// Owned by the encoder helper: register encoder commands (embed, unsupervised) and ingest
-// extensions (--dataset, --predictions) here. See /work/notes/cli-query.md.
+// Registers the encoder commands (embed, unsupervised) and the ingest extensions
+// (--dataset, --predictions): each is a type in its own file under Commands/.
 
 extension CommandRegistry {
     /// Top-level commands contributed by the encoder.
