@@ -1,12 +1,12 @@
 /// The list of top-level `fute-db` commands, in help order.
 ///
-/// To add a command (see /work/notes/cli-query.md): write a type conforming to `FuteCommand` in
+/// To add a command, write a type conforming to `FuteCommand` in
 /// its own file under `Sources/FuteCLI/Commands/`, then list it in `CommandRegistry.encoderCommands`
-/// (in `Commands/EncoderCommands.swift`, the file the encoder helper owns), or in `builtIn` here.
+/// (in `Commands/EncoderCommands.swift`), or in `builtIn` here.
 public enum CommandRegistry {
     /// Commands written with the CLI.
     static var builtIn: [any FuteCommand.Type] {
-        [IngestCommand.self, QueryCommand.self, ObserveCommand.self, EvalCommand.self, StatsCommand.self]
+        [IngestCommand.self, QueryCommand.self, ObserveCommand.self, EvalCommand.self, StatsCommand.self, CheckCommand.self]
     }
 
     /// Every top-level command.

@@ -10,9 +10,9 @@ final class FuteDBGateway: StoreGateway {
     /// Opens the store; `mustExist` for commands that only read (they never create a store).
     init(path: String, mustExist: Bool) throws {
         var configuration = Configuration()
-        // Not `readOnly`: a read-only FuteDatabase does not open the HNSW databases, so indexed
-        // searches fail (reported in /work/notes/requests.md). Read commands still never write.
+        // Commands that only read open the store read-only: they can neither create nor change it.
         configuration.createIfMissing = !mustExist
+        configuration.readOnly = mustExist
         database = try FuteDatabase(path: path, configuration: configuration)
     }
 

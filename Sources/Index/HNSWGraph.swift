@@ -213,6 +213,7 @@ public final class HNSWSearcher {
     let store: LMDBNodeStore
     let parameters: HNSWParameters
     var context = SearchContext()
+    let scratch = LayerZeroScratch()
     var isValid = true
 
     init(store: LMDBNodeStore, parameters: HNSWParameters) {
@@ -235,6 +236,16 @@ public final class HNSWSearcher {
     public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
         precondition(isValid, "an HNSWSearcher was used after its closure returned")
         let store = self.store
+        if filter == nil {
+            // The hot path: the specialised loop (same algorithm and results as the generic one).
+            let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
+                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), scratch: scratch) : []
+            }
+            var out: [(key: UInt64, distance: Float)] = []
+            out.reserveCapacity(min(k, found.count))
+            for f in found.prefix(k) { out.append((key: try store.key(of: f.slot), distance: f.distance)) }
+            return out
+        }
         let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
         let found = try HNSWAlgorithm(store: store, parameters: parameters)
             .search(query, k: k, ef: ef ?? parameters.efSearch, context: &context, isAllowed: allowed)

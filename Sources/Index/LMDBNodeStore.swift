@@ -89,9 +89,15 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// How much of a vector to prefetch (FUTE_PREFETCH_BYTES overrides, for experiments).
     let prefetchBytes: Int
 
-    /// Clean block addresses in the map (nil = not yet looked up).
-    var blockTable: [UnsafeRawPointer?] = []
+    /// Block addresses (nil = not yet looked up), `tableCount` entries. Manually allocated so
+    /// the search loop (``searchLayer0``) reads it through a local pointer, without array bounds,
+    /// uniqueness or exclusivity checks; it only grows (``ensureTable(_:)``), never while a
+    /// search runs (a read-only search sizes it to the slot count first).
+    var table: UnsafeMutablePointer<UnsafeRawPointer?> = UnsafeMutablePointer.allocate(capacity: 1)
+    var tableCount = 0
     var touchedBlocks: [Int] = []
+    /// Committed upper-layer records looked up in this transaction (addresses in the map).
+    var upperCache: [UInt32: UnsafeRawBufferPointer] = [:]
     /// Private, modified copies of blocks (write transactions).
     var dirtyBlocks: [Int: UnsafeMutableRawPointer] = [:]
     /// Pending upper-layer link records: slot → record (nil = delete).
@@ -120,6 +126,7 @@ final class LMDBNodeStore: HNSWNodeStore {
     }
 
     deinit {
+        table.deallocate()
         for (_, p) in dirtyBlocks { p.deallocate() }
         for p in ownedCopies { p.deallocate() }
     }
@@ -136,10 +143,22 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// The address of `block` for reading.
     @inline(__always)
     func blockAddress(_ block: Int) throws -> UnsafeRawPointer {
-        if block < blockTable.count, let p = blockTable[block] { return p }
+        if block < tableCount, let p = table[block] { return p }
         return try lookUpBlock(block)
     }
 
+    /// Grows the block table to at least `count` entries (new entries nil).
+    func ensureTable(_ count: Int) {
+        guard count > tableCount else { return }
+        let grown = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: count)
+        grown.initialize(repeating: nil, count: count)
+        if tableCount > 0 { grown.update(from: table, count: tableCount) }
+        table.deallocate()
+        table = grown
+        tableCount = count
+    }
+
+    @inline(never)
     func lookUpBlock(_ block: Int) throws -> UnsafeRawPointer {
         if let dirty = dirtyBlocks[block] { return UnsafeRawPointer(dirty) }
         let expected = blockBytes
@@ -157,10 +176,8 @@ final class LMDBNodeStore: HNSWNodeStore {
             ownedCopies.append(copy)
             address = UnsafeRawPointer(copy)
         }
-        if block >= blockTable.count {
-            blockTable.append(contentsOf: repeatElement(nil, count: max(block + 1, header.slotCount / header.nodesPerBlock + 1) - blockTable.count))
-        }
-        blockTable[block] = address
+        ensureTable(max(block + 1, header.slotCount / header.nodesPerBlock + 1))
+        table[block] = address
         touchedBlocks.append(block)
         return address
     }
@@ -189,10 +206,8 @@ final class LMDBNodeStore: HNSWNodeStore {
             copy.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)
         }
         dirtyBlocks[block] = copy
-        if block < blockTable.count { blockTable[block] = UnsafeRawPointer(copy) } else {
-            blockTable.append(contentsOf: repeatElement(nil, count: block + 1 - blockTable.count))
-            blockTable[block] = UnsafeRawPointer(copy)
-        }
+        ensureTable(block + 1)
+        table[block] = UnsafeRawPointer(copy)
         touchedBlocks.append(block)
         return copy + (s % npb) * header.stride
     }
@@ -253,21 +268,29 @@ final class LMDBNodeStore: HNSWNodeStore {
                 return try body(UnsafeBufferPointer(rebasing: p[((layer - 1) * stride + 1)..<((layer - 1) * stride + 1 + count)]))
             }
         }
-        let result: R? = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { value -> R in
-            guard value.count >= layer * stride * 4, let base = value.baseAddress else {
-                throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
-            }
-            let start = (layer - 1) * stride
-            let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: start * 4, as: UInt32.self)))
-            if Int(bitPattern: base) % 4 == 0 {
-                let p = (base + (start + 1) * 4).assumingMemoryBound(to: UInt32.self)
-                return try body(UnsafeBufferPointer(start: p, count: min(count, maxLinks)))
-            }
-            let copy = (0..<min(count, maxLinks)).map { value.loadUnaligned(fromByteOffset: (start + 1 + $0) * 4, as: UInt32.self) }
-            return try copy.withUnsafeBufferPointer { try body($0) }
+        let value = try upperRecord(slot)
+        guard value.count >= layer * stride * 4, let base = value.baseAddress else {
+            throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
         }
-        guard let result else { throw IndexError(.corrupted, "slot \(slot) has no upper-layer record; rebuild the index") }
-        return result
+        let start = (layer - 1) * stride
+        let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: start * 4, as: UInt32.self)))
+        if Int(bitPattern: base) % 4 == 0 {
+            let p = (base + (start + 1) * 4).assumingMemoryBound(to: UInt32.self)
+            return try body(UnsafeBufferPointer(start: p, count: min(count, maxLinks)))
+        }
+        let copy = (0..<min(count, maxLinks)).map { value.loadUnaligned(fromByteOffset: (start + 1 + $0) * 4, as: UInt32.self) }
+        return try copy.withUnsafeBufferPointer { try body($0) }
+    }
+
+    /// The committed upper-layer record of `slot`: one `mdb_get` per slot per transaction, then
+    /// its address is kept (like block addresses; see the type's "Safety of the kept
+    /// addresses") — the greedy descent revisits the same few upper nodes on every query.
+    func upperRecord(_ slot: UInt32) throws -> UnsafeRawBufferPointer {
+        if let cached = upperCache[slot] { return cached }
+        let found: UnsafeRawBufferPointer? = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { $0 }
+        guard let found else { throw IndexError(.corrupted, "slot \(slot) has no upper-layer record; rebuild the index") }
+        upperCache[slot] = found
+        return found
     }
 
     func liveSlots() throws -> [UInt32] {
@@ -412,15 +435,18 @@ final class LMDBNodeStore: HNSWNodeStore {
 
     /// Clears the block table (addresses may move after a write).
     func forgetAddresses() {
-        for b in touchedBlocks where b < blockTable.count { blockTable[b] = nil }
+        for b in touchedBlocks where b < tableCount { table[b] = nil }
         touchedBlocks.removeAll(keepingCapacity: true)
+        upperCache.removeAll()
         for p in ownedCopies { p.deallocate() }
         ownedCopies.removeAll()
     }
 }
 
-/// Bytes of each vector to prefetch during search (default 1 KiB; FUTE_PREFETCH_BYTES overrides).
+/// Bytes of each vector to prefetch during search (default 2 KiB, i.e. the whole vector up to
+/// 512 dimensions; FUTE_PREFETCH_BYTES overrides). With the two-pass layer-0 loop, prefetching
+/// the whole 1,536-byte minilm vector measured at least as fast as 1 KiB (A/B runs, noisy machine).
 let prefetchLimit: Int = {
     if let s = getenv("FUTE_PREFETCH_BYTES"), let v = Int(String(cString: s)), v >= 0 { return v }
-    return 1024
+    return 2048
 }()

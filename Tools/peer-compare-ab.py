@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Lean, noise-aware fute-db vs hnswlib search comparison (single thread, same files, same run).
+
+Builds one hnswlib index per dataset (kept in this process), then for each repetition runs
+every given fute-bench binary (`ann --json`, which builds its LMDB graph and times searches,
+best of --runs passes) and times hnswlib (batch knn_query, 1 thread, best of --runs passes)
+back to back, alternating which goes first. Reports, per binary and ef, the median of the
+per-repetition QPS ratios fute/hnswlib with their min–max spread, and the recalls.
+
+  Tools/peer-compare-ab.py --bench NEW=/path/fute-bench [--bench OLD=/path/other] \
+      --dataset siftsmall --reps 5 --runs 5 [--efs 16,32,64,128]
+
+Needs numpy and hnswlib (e.g. the venv Tools/peer-compare.sh creates).
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+import numpy as np
+
+DATASETS = {
+    "siftsmall": ("siftsmall/siftsmall_base.fvecs", "siftsmall/siftsmall_query.fvecs", "siftsmall/siftsmall_groundtruth.ivecs", "l2"),
+    "minilm-20k": ("minilm-20k/base.fvecs", "minilm-20k/query.fvecs", "minilm-20k/groundtruth.ivecs", "cosine"),
+}
+
+
+def read_vecs(path, dtype):
+    raw = np.fromfile(path, dtype=np.int32)
+    rows = raw.reshape(-1, raw[0] + 1)[:, 1:].copy()
+    return rows.view(np.float32) if dtype == np.float32 else rows
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bench", action="append", required=True, help="LABEL=path to a fute-bench binary")
+    p.add_argument("--dataset", action="append", required=True, choices=list(DATASETS))
+    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../shared/data"))
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--efs", default="16,32,64,128")
+    p.add_argument("--m", type=int, default=16)
+    p.add_argument("--efc", type=int, default=200)
+    p.add_argument("-k", type=int, default=10)
+    a = p.parse_args()
+    import hnswlib
+    benches = [b.split("=", 1) for b in a.bench]
+    efs = [int(x) for x in a.efs.split(",")]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    for name in a.dataset:
+        bf, qf, tf, metric = (os.path.join(a.data, x) for x in DATASETS[name][:3]) , None, None, DATASETS[name][3]
+        bf, qf, tf = (os.path.join(a.data, x) for x in DATASETS[name][:3])
+        base, queries = read_vecs(bf, np.float32), read_vecs(qf, np.float32)
+        truth = read_vecs(tf, np.int32)[:, : a.k]
+        index = hnswlib.Index(space=metric, dim=base.shape[1])
+        index.init_index(max_elements=len(base), M=a.m, ef_construction=a.efc, random_seed=100)
+        index.set_num_threads(1)
+        index.add_items(base, np.arange(len(base)), num_threads=1)
+
+        def hnsw():
+            out = {}
+            for ef in efs:
+                index.set_ef(max(ef, a.k))
+                found = index.knn_query(queries, k=a.k, num_threads=1)[0]
+                best = float("inf")
+                for _ in range(a.runs):
+                    t0 = time.perf_counter(); index.knn_query(queries, k=a.k, num_threads=1); best = min(best, time.perf_counter() - t0)
+                rec = np.mean([len(set(f) & set(t)) / a.k for f, t in zip(found, truth)])
+                out[ef] = (len(queries) / best, rec)
+            return out
+
+        def fute(path):
+            cmd = [path, "ann", "--base", bf, "--query", qf, "--truth", tf, "--metric", metric, "--m", str(a.m),
+                   "--ef-construction", str(a.efc), "--ef", a.efs, "-k", str(a.k), "--runs", str(a.runs), "--json"]
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+            j = json.loads(r.stdout[r.stdout.index("{"):])
+            return {row["ef"]: (row["qps"], row["recall_at_k"]) for row in j["results"]}
+
+        ratios = {lab: {ef: [] for ef in efs} for lab, _ in benches}
+        recalls = {}
+        qps = {lab: {ef: [] for ef in efs} for lab, _ in benches + [("hnswlib", None)]}
+        for rep in range(a.reps):
+            order = benches if rep % 2 == 0 else list(reversed(benches))
+            h_before = hnsw() if rep % 2 == 0 else None
+            res = {lab: fute(path) for lab, path in order}
+            h = h_before or hnsw()
+            for ef in efs:
+                qps["hnswlib"][ef].append(h[ef][0]); recalls["hnswlib", ef] = h[ef][1]
+                for lab, _ in benches:
+                    ratios[lab][ef].append(res[lab][ef][0] / h[ef][0])
+                    qps[lab][ef].append(res[lab][ef][0]); recalls[lab, ef] = res[lab][ef][1]
+            print(f"# {name} rep {rep + 1}/{a.reps} done, load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+        print(f"\n{name} ({len(base)}x{base.shape[1]}, {len(queries)} queries, {metric}, M={a.m}, efC={a.efc}, k={a.k}); "
+              f"{a.reps} alternating reps, each best of {a.runs} passes; load avg now {os.getloadavg()[0]:.1f}")
+        hdr = f"{'ef':>4} | {'hnsw R@k':>8} {'hnsw QPS med':>12}"
+        for lab, _ in benches: hdr += f" | {lab + ' R@k':>10} {lab + ' QPS med':>14} {'ratio med [min–max]':>22}"
+        print(hdr)
+        for ef in efs:
+            line = f"{ef:>4} | {recalls['hnswlib', ef]:>8.4f} {statistics.median(qps['hnswlib'][ef]):>12.0f}"
+            for lab, _ in benches:
+                r = ratios[lab][ef]
+                line += f" | {recalls[lab, ef]:>10.4f} {statistics.median(qps[lab][ef]):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
