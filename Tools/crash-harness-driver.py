@@ -79,7 +79,7 @@ def mdb_dump_all(db):
 def read_vectors(db, space, dim):
     """{subject name: float32 LE bytes} for `space`, read from the store's files, not via fute-db.
 
-    Layout (Sources/FuteDB, store helper): `subject_ids` name (UTF-8) -> u64 BE id; `spaces`
+    Layout (Sources/FuteDB/StorageLayout.swift): `subject_ids` name (UTF-8) -> u64 BE id; `spaces`
     keyed by name; `embeddings` (u32 BE space id, u64 BE subject id) -> header + dim float32 LE
     (the vector is the value's last 4*dim bytes). With one space in the store every embedding key
     belongs to it; with several the space id comes from the `spaces` record.

@@ -2,7 +2,7 @@
 # libFuzzer targets for fute-db's input readers and the HNSW index (issue 6).
 #
 #   Tools/fuzz.sh                      build every target, run each for a share of 48 s (CI smoke run)
-#   Tools/fuzz.sh --seconds 600        run each target 600 s (a longer run; see /work/notes/reliability.md)
+#   Tools/fuzz.sh --seconds 600        run each target 600 s (a longer run)
 #   Tools/fuzz.sh --seconds 60 hnsw    one target (jsonl npy vecs safetensors vocab dataset hnsw)
 #   FUTE_FUZZ_HNSW_DISTINCT=1 Tools/fuzz.sh hnsw   (skip tied vectors: see Tests/Fuzz/FuzzHNSW.swift)
 #   FUTE_FUZZ_HNSW_LOW_EF=1 Tools/fuzz.sh hnsw     (efConstruction down to M: finds a known weak spot)

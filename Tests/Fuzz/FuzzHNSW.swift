@@ -9,14 +9,14 @@
 //
 // `FUTE_FUZZ_HNSW_DISTINCT=1` skips inserts whose vector (or, for cosine, direction) ties an
 // existing one, and uses l2/cosine in 2…5 dimensions: this looks past the known
-// duplicate-vector disconnection bug (see /work/notes/reliability.md) for other problems.
+// duplicate-vector disconnection bug (now fixed; Tests/IndexTests/DuplicateVectorsTests.swift) for other problems.
 import Foundation
 import Index
 import Kernels
 
 private let distinctOnly = ProcessInfo.processInfo.environment["FUTE_FUZZ_HNSW_DISTINCT"] == "1"
 /// `FUTE_FUZZ_HNSW_LOW_EF=1` lets efConstruction go down to M (default: ≥ 2·M). At efConstruction
-/// == M a replace can leave a node unreachable (reported to kernels-index, 09:06 UTC).
+/// == M a replace can leave a node unreachable (a known weak spot of the index).
 private let lowEF = ProcessInfo.processInfo.environment["FUTE_FUZZ_HNSW_LOW_EF"] == "1"
 
 @_cdecl("LLVMFuzzerTestOneInput")

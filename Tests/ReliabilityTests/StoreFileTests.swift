@@ -99,9 +99,9 @@ final class StoreFileTests: XCTestCase {
         try assertEveryCommandRefuses(db, ["another application"], "foreign LMDB")
     }
 
-    /// Regression: found here and reported to the store helper (requests.md, 08:20 UTC) — LMDB maps
-    /// data.mdb and trusts its meta page, so pages past a truncated end faulted with SIGBUS in
-    /// stats/query/ingest. The store now compares the file size with the last committed page on open.
+    /// Regression: LMDB maps data.mdb and trusts its meta page, so pages past a truncated end
+    /// faulted with SIGBUS in stats/query/ingest. The store now compares the file size with the
+    /// last committed page on open.
     func testTruncatedDataFilesAreRefusedWithoutACrash() throws {
         let original = try makeStore("original")
         let data = try XCTUnwrap(FileManager.default.contents(atPath: (original as NSString).appendingPathComponent("data.mdb")))
