@@ -12,7 +12,9 @@ it with SIGKILL at a random moment, then asserts:
 Trial kinds: `fresh` (empty store, the space is created by the killed run), `update` (a complete
 store re-ingested with new vectors for the same names: every name holds exactly its old or its
 new vector, the new ones a whole number of batches), `append` (new names into a complete store:
-old records untouched), and `dataset` (`ingest --dataset`, when the encoder folder exists: the
+old records untouched), `delete` (`fute-db delete --space --names FILE` of most names of a complete
+store, in a shuffled order, small batches: the deleted names are a whole number of batches taken in
+list order, every acknowledged batch is gone, every other record present and bit-identical), and `dataset` (`ingest --dataset`, when the encoder folder exists: the
 subject is either absent or complete). Standard library only.
 """
 import argparse, json, os, random, shutil, signal, struct, subprocess, sys, tempfile, time
@@ -199,7 +201,39 @@ def main():
     window = min(elapsed, a.max_delay)
     print(f"crash-harness: a complete ingest of {N} records takes {elapsed:.2f} s; kills fall in [0, {window:.2f}] s")
 
-    kinds = ["fresh", "update", "append"]
+    # Delete trials: remove most names of the complete store, in a shuffled order (not key order).
+    delete_list = sorted(v1)
+    random.Random(a.seed + 3).shuffle(delete_list)
+    delete_list = delete_list[:max(1, len(delete_list) // 2)]
+    delete_path = os.path.join(work, "delete.names")
+    with open(delete_path, "w") as f:
+        f.write("".join(n + "\n" for n in delete_list))
+    delete = lambda db, log: ["delete", "--db", db, "--space", space, "--batch-size", str(B), "--progress-log", log,
+                              "--names", delete_path]
+    have_delete = run(binary, ["delete", "--help"]).returncode == 0
+    delete_window = 0.0
+    if have_delete:
+        calib = os.path.join(work, "delete-calibration")
+        shutil.copytree(template, calib)
+        start = time.monotonic()
+        full = run(binary, delete(calib, os.path.join(work, "delete-calibration.log")), timeout=600)
+        delete_elapsed = time.monotonic() - start
+        if full.returncode != 0:
+            finding("delete calibration", f"a complete delete failed: {full.stderr.strip()[:300]}")
+            have_delete = False
+        else:
+            stored = read_vectors(calib, space, dim)
+            gone = set(delete_list)
+            if stored != {n: v for n, v in v1.items() if n not in gone}:
+                finding("delete calibration", f"a complete delete left {len(stored)} records, expected {N - len(gone)} bit-identical")
+            check_store(binary, "delete calibration", calib, have_check)
+            delete_window = min(delete_elapsed, a.max_delay)
+            print(f"crash-harness: a complete delete of {len(delete_list)} of {N} records takes {delete_elapsed:.2f} s; "
+                  f"kills fall in [0, {delete_window:.2f}] s")
+    else:
+        print("crash-harness: note: `fute-db delete` not available in this binary; delete trials skipped")
+
+    kinds = ["fresh", "update", "append"] + (["delete"] if have_delete else [])
     counts = {k: 0 for k in kinds}
     killed_count = 0
     for trial in range(a.trials):
@@ -209,6 +243,13 @@ def main():
         log = os.path.join(work, f"t{trial}.log")
         if kind != "fresh":
             shutil.copytree(template, db)
+        if kind == "delete":
+            delete_trial(binary, trial, db, log, delete(db, log), rng.uniform(0, delete_window), delete_list,
+                         v1, space, dim, B, have_check)
+            killed_count += FINDINGS_KILLED.pop()
+            if not a.keep:
+                shutil.rmtree(db, ignore_errors=True)
+            continue
         path = {"fresh": v1_path, "update": v2_path, "append": v3_path}[kind]
         new = {"fresh": v1, "update": v2, "append": v3}[kind]
         delay = rng.uniform(0, window)
@@ -277,6 +318,57 @@ def main():
     print(f"crash-harness: {a.trials} trials ({summary}), {killed_count} killed mid-run, "
           f"{a.trials - killed_count} finished before the kill; {len(FINDINGS)} findings")
     return 1 if FINDINGS else 0
+
+
+FINDINGS_KILLED = []
+
+
+def delete_trial(binary, trial, db, log, args, delay, delete_list, before, space, dim, B, have_check):
+    """`fute-db delete` killed at `delay`: the deletions are whole batches in list order, acknowledged ones
+    done, everything else bit-identical to `before`."""
+    killed, status, err = kill_at(binary, args, delay)
+    FINDINGS_KILLED.append(1 if killed else 0)
+    if not killed and status != 0:
+        finding(trial, f"delete exited {status} on its own: {err.strip()[:300]}")
+        return
+    stats = check_store(binary, trial, db, have_check)
+    if stats is None:
+        return
+    try:
+        acked = read_log(log)
+        stored = read_vectors(db, space, dim)
+    except Exception as e:  # noqa: BLE001 — every failure to read back is a finding
+        finding(trial, f"delete: cannot read back: {e}")
+        return
+    L = len(delete_list)
+    gone = [n for n in delete_list if n not in stored]
+    prefix = len(gone)
+    if gone != delete_list[:prefix]:
+        finding(trial, f"delete: the {prefix} deleted names are not the first {prefix} of the list (not in order)")
+    if prefix % B != 0 and prefix != L:
+        finding(trial, f"delete: {prefix} names deleted: not a whole number of {B}-name batches")
+    acked_records = acked[-1][2] + 1 if acked else 0
+    if prefix < acked_records:
+        finding(trial, f"delete: {acked_records} deletions acknowledged in the log but only {prefix} names are gone")
+    if prefix > acked_records + B and prefix != L:
+        finding(trial, f"delete: {prefix} names gone but only {acked_records} acknowledged (more than one unlogged batch)")
+    if not killed and prefix != L:
+        finding(trial, f"delete finished (exit 0) but only {prefix} of {L} names are gone")
+    for i, (batch, first, last, total) in enumerate(acked):
+        if batch != i or first != i * B or last != min(L, (i + 1) * B) - 1 or total != last + 1:
+            finding(trial, f"delete: progress log line {i} is {batch} {first}-{last} {total}: not consecutive batches")
+            break
+    deleted = set(delete_list[:prefix])
+    expected = {n: v for n, v in before.items() if n not in deleted}
+    if set(stored) != set(expected):
+        extra, missing = set(stored) - set(expected), set(expected) - set(stored)
+        finding(trial, f"delete: {len(extra)} unexpected and {len(missing)} missing subjects (e.g. {sorted(extra or missing)[:3]})")
+    changed = [n for n, v in expected.items() if n in stored and stored[n] != v]
+    if changed:
+        finding(trial, f"delete: {len(changed)} remaining records changed (e.g. {changed[:3]})")
+    count = space_count(stats, space)
+    if count != len(stored):
+        finding(trial, f"stats --json says {count} embeddings, the store holds {len(stored)}")
 
 
 def subject_and_vector(db, name, dim):

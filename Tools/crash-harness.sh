@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash-safety harness (issue 6): SIGKILLs `fute-db ingest` at random moments and checks the store.
+# Crash-safety harness (issue 6): SIGKILLs `fute-db ingest` / `fute-db delete` at random moments and checks the store.
 #
 #   Tools/crash-harness.sh --trials 50            # CI (≈ 2–4 min); more: --trials 500
 #   Tools/crash-harness.sh --trials 20 --seed 7   # reproduce a run (the seed is printed first)

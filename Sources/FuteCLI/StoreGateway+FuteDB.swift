@@ -8,11 +8,11 @@ final class FuteDBGateway: StoreGateway {
     private let database: FuteDatabase
 
     /// Opens the store; `mustExist` for commands that only read (they never create a store).
-    init(path: String, mustExist: Bool) throws {
+    init(path: String, mustExist: Bool, writable: Bool = false) throws {
         var configuration = Configuration()
         // Commands that only read open the store read-only: they can neither create nor change it.
         configuration.createIfMissing = !mustExist
-        configuration.readOnly = mustExist
+        configuration.readOnly = mustExist && !writable
         database = try FuteDatabase(path: path, configuration: configuration)
     }
 
@@ -102,6 +102,34 @@ final class FuteDBGateway: StoreGateway {
             for record in records {
                 try writer.addObservation(TransferObservation(source: record.source, target: record.target, metric: record.metric, score: record.score))
             }
+        }
+    }
+
+    func present(names: [String], space: String?) throws -> [Bool] {
+        try database.read { reader in
+            try names.map { name in
+                if let space { return try reader.embedding(space: space, subject: name) != nil }
+                return try reader.subject(named: name) != nil
+            }
+        }
+    }
+
+    func delete(names: [String], space: String?, batchSize: Int,
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws {
+        for (batch, start) in stride(from: 0, to: names.count, by: batchSize).enumerated() {
+            let range = start..<min(names.count, start + batchSize)
+            try database.write { writer in
+                for name in names[range] {
+                    let removed = if let space { try writer.removeEmbedding(space: space, subject: name) }
+                                  else { try writer.deleteSubject(named: name) }
+                    guard removed else {
+                        // Validated before writing; only a concurrent writer can get here. Throwing aborts this batch.
+                        throw CommandError(space.map { "'\(name)' has no embedding in space '\($0)' any more (another process changed the store); batches before this one were committed" }
+                                           ?? "subject '\(name)' no longer exists (another process changed the store); batches before this one were committed")
+                    }
+                }
+            }
+            try committed(batch, range)
         }
     }
 

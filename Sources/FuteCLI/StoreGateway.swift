@@ -46,6 +46,13 @@ protocol StoreGateway {
     func observations() throws -> [TransferRecord]
     /// A consistent copy of the store in `path` (a new or empty directory).
     func backup(to path: String, compact: Bool) throws
+    /// For each name, whether it has an embedding in `space` (or, with `space` nil, is a stored subject); one snapshot.
+    func present(names: [String], space: String?) throws -> [Bool]
+    /// Removes the embeddings of `names` from `space` (or, with `space` nil, the whole subjects with their
+    /// embeddings and observations) in batches of `batchSize`, one write transaction each; `committed`
+    /// is called after each batch's transaction has committed. Throws if a name is missing at write time.
+    func delete(names: [String], space: String?, batchSize: Int,
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
 }
 
 extension StoreGateway {
@@ -70,7 +77,8 @@ struct CommandError: Error, CustomStringConvertible {
 enum Stores {
     /// Opens `path`. With `mustExist`, a missing directory is an error instead of a new store and
     /// read-only commands never create stores.
-    static func open(_ path: String, mustExist: Bool) throws -> any StoreGateway {
+    /// With `writable` an existing store is opened read-write (commands that change but never create one).
+    static func open(_ path: String, mustExist: Bool, writable: Bool = false) throws -> any StoreGateway {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         let hasData = FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("data.mdb"))
@@ -80,7 +88,7 @@ enum Stores {
         if exists && !isDirectory.boolValue {
             throw CommandError("\(path) is a file, not a store directory; pass --db DIR")
         }
-        return try FuteDBGateway(path: path, mustExist: mustExist)
+        return try FuteDBGateway(path: path, mustExist: mustExist, writable: writable)
     }
 
     /// Total size of the regular files in the store directory.
