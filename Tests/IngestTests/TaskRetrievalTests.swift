@@ -71,8 +71,10 @@ final class TaskRetrievalTests: XCTestCase {
         // Sentiment: strict (the nearest of 8 others).
         XCTAssertEqual(nearestDTE["sst2"], "yelp")
         XCTAssertEqual(nearestDTE["yelp"], "sst2")
-        // NLI is the weak family with 300 examples (as the prototype found): each must rank its
-        // partner within its 3 nearest of 8 — far above chance — see /work/notes/encoder.md.
+        // NLI is the weak family (as the prototype found): the issue asks for top-1, which this
+        // method does not reach robustly (README, "FUTE encoder"); each must still rank its partner
+        // within its 3 nearest of 8. These ranks hold for data sample 0 and surrogate seed 0; other
+        // samples move them.
         XCTAssertLessThanOrEqual(Self.rank(of: "rte", for: "snli", in: dte), 3)
         XCTAssertLessThanOrEqual(Self.rank(of: "snli", for: "rte", in: dte), 3)
     }

@@ -58,7 +58,7 @@ final class EncoderInputTests: XCTestCase {
     }
 
     func testBrokenModelFoldersAreRefusedNamingTheFile() throws {
-        let cases: [(String, String, [UInt8]?, [String])] = [
+        var cases: [(String, String, [UInt8]?, [String])] = [
             ("config-syntax", "config.json", Array("{\"hidden_size\": 384".utf8), ["config.json"]),
             ("config-field", "config.json", Array("{\"hidden_size\": 384, \"num_hidden_layers\": 6}".utf8), ["config.json", "num_attention_heads"]),
             ("config-types", "config.json", Array("{\"hidden_size\": \"big\", \"num_hidden_layers\": 6, \"num_attention_heads\": 12}".utf8), ["config.json"]),
@@ -72,6 +72,9 @@ final class EncoderInputTests: XCTestCase {
             ("weights-missing-tensor", "model.safetensors", safetensors("{\"other\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", dataBytes: 4), ["model.safetensors"]),
             ("weights-dir", "model.safetensors", nil, ["model.safetensors"]),
         ]
+        // More tokens than config.json's vocab_size: an id would index past the embedding table.
+        let realVocabulary = try Data(contentsOf: URL(fileURLWithPath: (encoder as NSString).appendingPathComponent("vocab.txt")))
+        cases.append(("vocab-too-large", "vocab.txt", Array(realVocabulary) + Array("extratoken1\nextratoken2\n".utf8), ["vocab.txt", "vocab_size"]))
         for (name, file, bytes, fragments) in cases {
             let folder = try brokenEncoder(name, replacing: file, with: bytes)
             try assertRejected(ingestDataset(encoder: folder), fragments, name)

@@ -50,6 +50,10 @@ public struct TextEncoder: Sendable {
         let configuration = try BertConfiguration(file: (directory as NSString).appendingPathComponent("config.json"))
         tokenizer = try WordPieceTokenizer(vocabularyFile: (directory as NSString).appendingPathComponent("vocab.txt"),
                                            maxLength: min(maxLength, configuration.maxPositions))
+        // A token id beyond the embedding table would index outside the weights: refuse the folder here.
+        if let largest = tokenizer.vocabulary.values.max(), Int(largest) >= configuration.vocabularySize {
+            throw EncoderError("\(directory)/vocab.txt: has \(Int(largest) + 1) tokens but config.json's vocab_size is \(configuration.vocabularySize); use the vocab.txt that came with the model")
+        }
         let weights = try SafeTensorsFile(path: (directory as NSString).appendingPathComponent("model.safetensors"))
         model = try BertModel(configuration: configuration, weights: weights)
         let name = (directory as NSString).standardizingPath
