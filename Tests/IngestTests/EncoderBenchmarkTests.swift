@@ -13,13 +13,4 @@ final class EncoderBenchmarkTests: XCTestCase {
         XCTAssertGreaterThan(result.seconds, 0)
         print(result)
     }
-
-    func testDebugThroughputOnSST2() throws {
-        guard ProcessInfo.processInfo.environment["FUTE_BENCH"] != nil else { throw XCTSkip("set FUTE_BENCH=1 to measure") }
-        let encoder = try TextEncoder(directory: try TestResources.encoderDirectory())
-        let data = try TaskDataset.read(path: try TestResources.shared("data/tasks/sst2.jsonl"), requireTargets: false)
-        let inputs = data.examples.prefix(500).map(\.input)
-        print(EncoderBenchmark.run(encoder: encoder, inputs: Array(inputs), threads: 1, repetitions: 1))
-        print(EncoderBenchmark.run(encoder: encoder, inputs: Array(inputs), threads: 2, repetitions: 1))
-    }
 }
