@@ -94,8 +94,11 @@ public enum Distance {
     /// Cosine distance `1 − a·b / (|a||b|)`, clamped to `[0, 2]`; 1 when either vector is zero
     /// (see ``Metric``). One pass computes the dot product and both norms.
     public static func cosineDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        // Four accumulators per sum (12 ymm registers): with two per norm, each norm chain took two
+        // dependent FMAs per 32 floats and latency, not the FMA ports, bounded the loop.
         var d0 = V(), d1 = V(), d2 = V(), d3 = V()
-        var na0 = V(), na1 = V(), nb0 = V(), nb1 = V()
+        var na0 = V(), na1 = V(), na2 = V(), na3 = V()
+        var nb0 = V(), nb1 = V(), nb2 = V(), nb3 = V()
         var i = 0
         while i &+ 32 <= count {
             let x0 = load(a, i), y0 = load(b, i)
@@ -103,9 +106,9 @@ public enum Distance {
             let x1 = load(a, i &+ 8), y1 = load(b, i &+ 8)
             d1 = madd(d1, x1, y1); na1 = madd(na1, x1, x1); nb1 = madd(nb1, y1, y1)
             let x2 = load(a, i &+ 16), y2 = load(b, i &+ 16)
-            d2 = madd(d2, x2, y2); na0 = madd(na0, x2, x2); nb0 = madd(nb0, y2, y2)
+            d2 = madd(d2, x2, y2); na2 = madd(na2, x2, x2); nb2 = madd(nb2, y2, y2)
             let x3 = load(a, i &+ 24), y3 = load(b, i &+ 24)
-            d3 = madd(d3, x3, y3); na1 = madd(na1, x3, x3); nb1 = madd(nb1, y3, y3)
+            d3 = madd(d3, x3, y3); na3 = madd(na3, x3, x3); nb3 = madd(nb3, y3, y3)
             i &+= 32
         }
         while i &+ 8 <= count {
@@ -113,7 +116,7 @@ public enum Distance {
             d0 = madd(d0, x, y); na0 = madd(na0, x, x); nb0 = madd(nb0, y, y)
             i &+= 8
         }
-        var dp = reduce((d0 + d1) + (d2 + d3)), na = reduce(na0 + na1), nb = reduce(nb0 + nb1)
+        var dp = reduce((d0 + d1) + (d2 + d3)), na = reduce((na0 + na1) + (na2 + na3)), nb = reduce((nb0 + nb1) + (nb2 + nb3))
         while i < count {
             let x = a[i], y = b[i]
             dp += x * y; na += x * x; nb += y * y
