@@ -15,7 +15,9 @@ new vector, the new ones a whole number of batches), `append` (new names into a 
 old records untouched), `delete` (`fute-db delete --space --names FILE` of most names of a complete
 store, in a shuffled order, small batches: the deleted names are a whole number of batches taken in
 list order, every acknowledged batch is gone, every other record present and bit-identical), and `dataset` (`ingest --dataset`, when the encoder folder exists: the
-subject is either absent or complete). Standard library only.
+subject is either absent or complete). When `check` fails after a kill, the trial's batches are replayed
+without a crash on a fresh copy and the finding says whether the uninterrupted run fails `check` too
+(then the cause is not crash safety but e.g. the HNSW repair). Standard library only.
 """
 import argparse, json, os, random, shutil, signal, struct, subprocess, sys, tempfile, time
 
@@ -139,7 +141,10 @@ def kill_at(binary, args, delay):
     return killed, proc.returncode, err
 
 
-def check_store(binary, trial, db, have_check):
+def check_store(binary, trial, db, have_check, replay=None):
+    """Stats and `check` after a kill. `replay(dir)`, when given, is called only if `check` fails: it
+    reproduces the same batches without a crash, to tell a crash-safety failure from one that an
+    uninterrupted run reaching the same batch shows too (then the cause is not the crash)."""
     stats = run(binary, ["stats", "--db", db, "--json"])
     if stats.returncode != 0:
         finding(trial, f"store does not open after SIGKILL: {stats.stderr.strip()}")
@@ -147,7 +152,18 @@ def check_store(binary, trial, db, have_check):
     if have_check:
         check = run(binary, ["check", "--db", db])
         if check.returncode != 0:
-            finding(trial, f"fute-db check failed after SIGKILL: {(check.stdout + check.stderr).strip()[:500]}")
+            note = ""
+            if replay is not None:
+                try:
+                    again = replay(db + ".replay")
+                    same = run(binary, ["check", "--db", db + ".replay"]).returncode != 0 if again else None
+                    note = {True: " [also without a crash: an uninterrupted run of the same batches fails check too]",
+                            False: " [crash-specific: an uninterrupted run of the same batches passes check]",
+                            None: " [replay without a crash failed to run]"}[same]
+                except Exception as e:  # noqa: BLE001
+                    note = f" [replay failed: {e}]"
+                shutil.rmtree(db + ".replay", ignore_errors=True)
+            finding(trial, f"fute-db check failed after SIGKILL: {(check.stdout + check.stderr).strip()[:500]}{note}")
     return json.loads(stats.stdout)
 
 
@@ -244,8 +260,14 @@ def main():
         if kind != "fresh":
             shutil.copytree(template, db)
         if kind == "delete":
+            def replay_delete(target, prefix, trial=trial):
+                shutil.copytree(template, target)
+                part = os.path.join(work, f"t{trial}.replay.names")
+                with open(part, "w") as f:
+                    f.write("".join(n + "\n" for n in delete_list[:prefix]))
+                return prefix == 0 or run(binary, delete(target, part + ".log")[:-1] + [part], timeout=600).returncode == 0
             delete_trial(binary, trial, db, log, delete(db, log), rng.uniform(0, delete_window), delete_list,
-                         v1, space, dim, B, have_check)
+                         v1, space, dim, B, have_check, replay_delete)
             killed_count += FINDINGS_KILLED.pop()
             if not a.keep:
                 shutil.rmtree(db, ignore_errors=True)
@@ -262,7 +284,7 @@ def main():
             if read_log(log):
                 finding(trial, "batches acknowledged but no store directory")
             continue  # killed before the store existed: nothing to check
-        stats = check_store(binary, trial, db, have_check)
+        stats = check_store(binary, trial, db, False)
         if stats is None:
             continue
         try:
@@ -275,6 +297,18 @@ def main():
         # Records of this run present with their new bytes, in input order.
         done = [n for n in names if stored.get(n) == new[n]]
         prefix = len(done)
+
+        def replay(target, path=path, prefix=prefix, kind=kind, trial=trial):
+            if kind != "fresh":
+                shutil.copytree(template, target)
+            if prefix == 0:
+                return kind != "fresh"
+            part = os.path.join(work, f"t{trial}.replay.jsonl")
+            with open(path) as f, open(part, "w") as out:
+                for _ in range(prefix):
+                    out.write(f.readline())
+            return run(binary, ingest(target, part, part + ".log"), timeout=600).returncode == 0
+        check_store(binary, trial, db, have_check, replay)
         if done != names[:prefix]:
             finding(trial, f"{kind}: committed records are not a prefix of the input ({prefix} present, not contiguous)")
         if prefix % B != 0 and prefix != N:
@@ -323,7 +357,7 @@ def main():
 FINDINGS_KILLED = []
 
 
-def delete_trial(binary, trial, db, log, args, delay, delete_list, before, space, dim, B, have_check):
+def delete_trial(binary, trial, db, log, args, delay, delete_list, before, space, dim, B, have_check, replay):
     """`fute-db delete` killed at `delay`: the deletions are whole batches in list order, acknowledged ones
     done, everything else bit-identical to `before`."""
     killed, status, err = kill_at(binary, args, delay)
@@ -331,7 +365,7 @@ def delete_trial(binary, trial, db, log, args, delay, delete_list, before, space
     if not killed and status != 0:
         finding(trial, f"delete exited {status} on its own: {err.strip()[:300]}")
         return
-    stats = check_store(binary, trial, db, have_check)
+    stats = check_store(binary, trial, db, False)
     if stats is None:
         return
     try:
@@ -343,6 +377,7 @@ def delete_trial(binary, trial, db, log, args, delay, delete_list, before, space
     L = len(delete_list)
     gone = [n for n in delete_list if n not in stored]
     prefix = len(gone)
+    check_store(binary, trial, db, have_check, lambda target: replay(target, prefix))
     if gone != delete_list[:prefix]:
         finding(trial, f"delete: the {prefix} deleted names are not the first {prefix} of the list (not in order)")
     if prefix % B != 0 and prefix != L:
