@@ -181,6 +181,8 @@ def main():
     p.add_argument("--records", type=int, default=2500)
     p.add_argument("--dim", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--m", type=int, default=8, help="HNSW M of the harness's space (small: more graph repair per batch)")
+    p.add_argument("--ef-construction", type=int, default=40, help="HNSW efConstruction of the harness's space")
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--max-delay", type=float, default=5.0, help="kill no later than this many seconds")
     p.add_argument("--encoder", default="", help="encoder folder for dataset trials (skipped when absent)")
@@ -200,8 +202,8 @@ def main():
     v1 = write_input(v1_path, "r", N, dim, a.seed)
     v2 = write_input(v2_path, "r", N, dim, a.seed + 1)   # same names, new vectors
     v3 = write_input(v3_path, "n", N, dim, a.seed + 2)   # new names
-    ingest = lambda db, path, log: ["ingest", "--db", db, "--space", space, "--metric", "l2", "--m", "8",
-                                     "--ef-construction", "40", "--batch-size", str(B), "--progress-log", log, path]
+    ingest = lambda db, path, log: ["ingest", "--db", db, "--space", space, "--metric", "l2", "--m", str(a.m),
+                                     "--ef-construction", str(a.ef_construction), "--batch-size", str(B), "--progress-log", log, path]
 
     # Calibrate: one complete run gives the template store for update/append trials and the time scale.
     template = os.path.join(work, "template")
