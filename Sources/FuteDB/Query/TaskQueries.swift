@@ -60,25 +60,8 @@ public struct TaskSpaceSnapshot: Sendable {
     }
 }
 
-/// An observed transfer result, as the query layer uses it.
-public struct TransferRecord: Sendable, Equatable {
-    /// Source (intermediate) task.
-    public var source: String
-    /// Target task.
-    public var target: String
-    /// Metric name.
-    public var metric: String
-    /// Observed score.
-    public var score: Double
-
-    /// Creates a record.
-    public init(source: String, target: String, metric: String = "score", score: Double) {
-        self.source = source
-        self.target = target
-        self.metric = metric
-        self.score = score
-    }
-}
+/// An observed transfer result, as the query layer uses it: the stored record itself.
+public typealias TransferRecord = TransferObservation
 
 /// A query-layer failure: what happened and what to do.
 public struct QueryError: Error, CustomStringConvertible, Equatable {
