@@ -308,7 +308,8 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// Removes the node for `key` and repairs the graph. Returns false if the key is absent.
     ///
     /// Finding the nodes that link to the deleted one is a scan of all live nodes' links (the
-    /// graph keeps no reverse links): O(n·M) memory reads per deletion.
+    /// graph keeps no reverse links): O(n·M) memory reads per deletion; a traversal of layer 0
+    /// afterwards (same order) re-attaches any node the repair cut off.
     @discardableResult
     public func remove(key: UInt64) throws -> Bool {
         guard let slot = try store.slot(forKey: key) else { return false }
@@ -322,7 +323,8 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         var inDegree: [[UInt32: Int]] = deletedLinks.map { links in
             Dictionary(uniqueKeysWithValues: links.map { ($0, 0) })
         }
-        for s in try store.liveSlots() where s != slot {
+        let live = try store.liveSlots()
+        for s in live where s != slot {
             let top = min(try store.level(of: s), level)
             for layer in 0...top {
                 let linksDeleted = try store.withNeighbors(of: s, layer: layer) { links -> Bool in
@@ -379,7 +381,99 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                 try reattach(orphan, layer: layer, excluding: slot)
             }
         }
+        try reconnectLayerZero(from: entry, live: live, excluding: slot)
         try store.free(slot)
+        return true
+    }
+
+    /// Makes every live node reachable from `entry` on layer 0 again after a repair.
+    ///
+    /// The local repair above only counts in-links of the deleted node's out-neighbours, but the
+    /// re-selection of its in-neighbours (and the mutual links it adds, which prune other lists)
+    /// can drop the last in-link of any node, or cut off a small group that only links among
+    /// itself. So one traversal of layer 0 from the entry point (the same order of work as the
+    /// in-neighbour scan) finds what is cut off, and each cut-off node is linked from its nearest
+    /// reachable node with room. When a link has to be replaced, the traversal runs again, so a
+    /// node that loses its way in that way is re-attached too (bounded number of rounds).
+    func reconnectLayerZero(from entry: UInt32, live allLive: [UInt32], excluding deleted: UInt32) throws {
+        let live = allLive.filter { $0 != deleted }
+        let capacity = store.slotCapacity
+        var rounds = 0
+        let maxRounds = 2 * live.count + 2
+        while rounds < maxRounds {
+            rounds += 1
+            var seen = [Bool](repeating: false, count: capacity)
+            if Int(deleted) < capacity { seen[Int(deleted)] = true }   // never traversed
+            guard Int(entry) < capacity else { return }
+            seen[Int(entry)] = true
+            var reached = 1
+            var stack = [entry]
+            while let s = stack.popLast() {
+                try store.withNeighbors(of: s, layer: 0) { links in
+                    for n in links where Int(n) < capacity && !seen[Int(n)] {
+                        seen[Int(n)] = true
+                        reached += 1
+                        stack.append(n)
+                    }
+                }
+            }
+            if reached >= live.count { return }
+            let cut = live.filter { !seen[Int($0)] }
+            if cut.isEmpty { return }
+            // In-degrees, to attach the root of a cut-off group (a node nothing links to) and to
+            // replace, if a link must go, one whose target has another in-link.
+            var inDegree: [UInt32: Int] = [:]
+            for s in live {
+                try store.withNeighbors(of: s, layer: 0) { links in
+                    for n in links { inDegree[n, default: 0] += 1 }
+                }
+            }
+            let root = cut.first(where: { (inDegree[$0] ?? 0) == 0 }) ?? cut[0]
+            let reachable = Set(live.filter { seen[Int($0)] })
+            guard try attach(root, reachable: reachable, inDegree: inDegree, excluding: deleted) else { return }
+        }
+    }
+
+    /// Links `node` on layer 0 from its nearest node in `reachable` that has room; when all of
+    /// the near ones are full, replaces in the nearest one the farthest link whose target has
+    /// another in-link (else its farthest link).
+    func attach(_ node: UInt32, reachable: Set<UInt32>, inDegree: [UInt32: Int], excluding deleted: UInt32) throws -> Bool {
+        guard let (entry, top) = try store.entryPoint() else { return false }
+        var context = SearchContext()
+        let found: [(slot: UInt32, distance: Float)] = try store.withVector(of: node) { v in
+            var current = entry
+            var currentDistance = try store.distance(v, to: entry)
+            var l = top
+            while l > 0 {
+                (current, currentDistance) = try greedy(v, from: current, distance: currentDistance, layer: l)
+                l -= 1
+            }
+            try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, 2 * parameters.maxLinksLayer0),
+                            layer: 0, context: &context,
+                            isAllowed: { $0 != node && $0 != deleted && reachable.contains($0) })
+            return drainResults(&context)
+        }
+        let capacity = maxLinks(0)
+        for candidate in found {
+            let links = try store.neighbors(of: candidate.slot, layer: 0)
+            if links.contains(node) { return false }
+            if links.count < capacity {
+                try store.setNeighbors(of: candidate.slot, layer: 0, links + [node])
+                return true
+            }
+        }
+        let host = found.first?.slot ?? entry
+        guard reachable.contains(host) else { return false }
+        var links = try store.neighbors(of: host, layer: 0)
+        if links.count < capacity {
+            try store.setNeighbors(of: host, layer: 0, links + [node])
+            return true
+        }
+        let distances = try store.withVector(of: host) { v in try links.map { try store.distance(v, to: $0) } }
+        let order = distances.indices.sorted { distances[$0] > distances[$1] }
+        guard let victim = order.first(where: { (inDegree[links[$0]] ?? 0) >= 2 }) ?? order.first else { return false }
+        links[victim] = node
+        try store.setNeighbors(of: host, layer: 0, links)
         return true
     }
 
