@@ -195,16 +195,28 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         }
         var current = entry
         var currentDistance = try store.distance(vector, to: entry)
+        // The LMDB store's specialised loop (same results; inlined kernel, raw buffers).
+        let fast = store as? any SpecialisedLayerSearch
         var layer = top
-        while layer > level {
-            (current, currentDistance) = try greedy(vector, from: current, distance: currentDistance, layer: layer)
-            layer -= 1
+        if let fast {
+            if top > level { (current, currentDistance) = try fast.descend(vector, from: current, distance: currentDistance, top: top, to: level) }
+        } else {
+            while layer > level {
+                (current, currentDistance) = try greedy(vector, from: current, distance: currentDistance, layer: layer)
+                layer -= 1
+            }
         }
         layer = min(level, top)
         while layer >= 0 {
-            try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
-                            layer: layer, context: &context, isAllowed: { $0 != slot })
-            var found = drainResults(&context)
+            var found: [(slot: UInt32, distance: Float)]
+            if let fast {
+                found = try fast.searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
+                                             layer: layer, excluding: slot, scratch: context.scratch())
+            } else {
+                try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
+                                layer: layer, context: &context, isAllowed: { $0 != slot })
+                found = drainResults(&context)
+            }
             sortCandidates(&found, base: slot)
             let selected = try selectByHeuristic(found, m: parameters.m)
             try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))

@@ -227,7 +227,45 @@ final class LayerZeroScratch {
     }
 }
 
-extension LMDBNodeStore {
+/// Pointer arithmetic from a slot to its record, through a block table the caller sized to the
+/// slot count first (so a miss — ``LMDBNodeStore/lookUpBlock(_:)`` — fills an entry but never
+/// reallocates the table while this copy of its address is in use).
+struct RecordAddressing {
+    let table: UnsafeMutablePointer<UnsafeRawPointer?>
+    let nodesPerBlock: Int
+    let magic: UInt64
+    let stride: Int
+
+    @inline(__always)
+    func record(_ slot: UInt32, _ store: LMDBNodeStore) throws -> UnsafeRawPointer {
+        let npb = nodesPerBlock
+        let block = npb == 1 ? Int(slot) : Int(truncatingIfNeeded: UInt64(slot).multipliedFullWidth(by: magic).high)
+        let base: UnsafeRawPointer
+        if let p = table[block] { base = p } else { base = try store.lookUpBlock(block) }
+        return base + (Int(slot) &- block &* npb) &* stride
+    }
+}
+
+/// A store whose layer search has a specialised fast path (used by ``HNSWAlgorithm`` for
+/// inserts when the store provides one; the generic loop remains the reference).
+protocol SpecialisedLayerSearch {
+    /// Greedy descent from `entry` through layers `top` down to `layer + 1`.
+    func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float)
+    /// The same search and results as ``HNSWAlgorithm/searchLayer`` with
+    /// `isAllowed = { $0 != excluding }`, drained ascending (distance, then slot).
+    func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
+                     excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)]
+}
+
+extension LMDBNodeStore: SpecialisedLayerSearch {
+    /// Sizes the block table to the slot count and returns its addressing (valid until the
+    /// next write or flush).
+    @inline(__always)
+    func addressing() -> RecordAddressing {
+        ensureTable(header.slotCount / nodesPerBlock + 1)  // no reallocation below
+        return RecordAddressing(table: table, nodesPerBlock: nodesPerBlock, magic: divisionMagic, stride: stride)
+    }
+
     /// Unfiltered search of the whole graph: greedy descent through the upper layers, then the
     /// layer-0 beam search of width `ef`. Returns up to `ef` nearest (slot, distance),
     /// ascending. Links to slots at or beyond the slot count (damage) are never followed.
@@ -242,53 +280,58 @@ extension LMDBNodeStore {
     func searchUnfiltered<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int,
                                            scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         guard header.entryLevel >= 0 else { return [] }
+        let entry = header.entrySlot
+        guard Int(entry) < header.slotCount else {
+            throw IndexError(.corrupted, "the entry point \(entry) is beyond the graph (\(header.slotCount) slots); rebuild the index")
+        }
+        let at = addressing()
+        let entryDistance = K.distance(query, (try at.record(entry, self) + layout.vectorOffset).assumingMemoryBound(to: Float.self),
+                                       count: header.dimension)
+        let (start, startDistance) = try descend(K.self, query, from: entry, distance: entryDistance, top: header.entryLevel, to: 0, at)
+        return try beamSearch(K.self, query, entry: start, entryDistance: startDistance, ef: ef, layer: 0,
+                              excluding: nil, scratch: scratch, at)
+    }
+
+    func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float) {
+        let at = addressing()
+        switch header.metric {
+        case .l2: return try descend(InlineL2.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .ip: return try descend(InlineIP.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .cosine: return try descend(InlineCosine.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        }
+    }
+
+    func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
+                     excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+        let at = addressing()
+        switch header.metric {
+        case .l2: return try beamSearch(InlineL2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, layer: layer,
+                                        excluding: excluding, scratch: scratch, at)
+        case .ip: return try beamSearch(InlineIP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, layer: layer,
+                                        excluding: excluding, scratch: scratch, at)
+        case .cosine: return try beamSearch(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, layer: layer,
+                                            excluding: excluding, scratch: scratch, at)
+        }
+    }
+
+    /// Greedy descent on layers `top` … `layer + 1`: on each, move to any closer neighbour until
+    /// none is closer (``HNSWAlgorithm/greedy``).
+    @inline(__always)
+    func descend<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, from start: UInt32, distance startDistance: Float,
+                                  top: Int, to bottom: Int, _ at: RecordAddressing) throws -> (UInt32, Float) {
         let slotCount = header.slotCount
-        let npb = nodesPerBlock
-        ensureTable(slotCount / npb + 1)  // no reallocation below: the table pointer stays valid
-        let table = self.table
-        let magic = divisionMagic
-        let stride = self.stride
         let vectorOffset = layout.vectorOffset
-        let maxLinks0 = layout.maxLinks0
         let dimension = header.dimension
-        let prefetchBytes = self.prefetchBytes
-        let generation = scratch.beginVisit(capacity: slotCount)
-        let marks = scratch.marks
-        scratch.reserveNeighbors(maxLinks0)
-        let freshSlots = scratch.freshSlots, freshVectors = scratch.freshVectors
-        var candidates = scratch.candidates
-        var results = scratch.results
-        candidates.count = 0
-        results.count = 0
-        defer {
-            scratch.candidates = candidates
-            scratch.results = results
-        }
-
-        @inline(__always) func record(_ slot: UInt32) throws -> UnsafeRawPointer {
-            let block = npb == 1 ? Int(slot) : Int(truncatingIfNeeded: UInt64(slot).multipliedFullWidth(by: magic).high)
-            let base: UnsafeRawPointer
-            if let p = table[block] { base = p } else { base = try lookUpBlock(block) }
-            return base + (Int(slot) &- block &* npb) &* stride
-        }
-        @inline(__always) func key(_ d: Float, _ s: UInt32) -> UInt64 { (PairHeap.orderKey(d) << 32) | UInt64(s) }
-
-        @inline(__always) func distance(to slot: UInt32) throws -> Float {
-            K.distance(query, (try record(slot) + vectorOffset).assumingMemoryBound(to: Float.self), count: dimension)
-        }
-
-        // Greedy descent on the upper layers: move to any closer neighbour until none is closer.
-        var entry = header.entrySlot
-        guard Int(entry) < slotCount else { throw IndexError(.corrupted, "the entry point \(entry) is beyond the graph (\(slotCount) slots); rebuild the index") }
-        var entryDistance = try distance(to: entry)
-        var layer = header.entryLevel
-        while layer > 0 {
+        var entry = start, entryDistance = startDistance
+        var layer = top
+        while layer > bottom {
             var changed = true
             while changed {
                 changed = false
                 try withNeighbors(of: entry, layer: layer) { links in
                     for n in links where Int(n) < slotCount {
-                        let d = try distance(to: n)
+                        let v = (try at.record(n, self) + vectorOffset).assumingMemoryBound(to: Float.self)
+                        let d = K.distance(query, v, count: dimension)
                         if d < entryDistance {
                             entryDistance = d
                             entry = n
@@ -299,46 +342,96 @@ extension LMDBNodeStore {
             }
             layer -= 1
         }
+        return (entry, entryDistance)
+    }
 
-        marks[Int(entry)] = generation
-        results.push(~key(entryDistance, entry))
-        candidates.push(key(entryDistance, entry))
-        var lowerBound = entryDistance
-        let lowerBoundKeyMask: UInt64 = ~0
-        while candidates.count > 0 {
-            let top = candidates.base[0]
-            if PairHeap.distance(fromKey: top >> 32) > lowerBound { break }
-            _ = candidates.pop()
-            let r = try record(UInt32(truncatingIfNeeded: top))
-            // The next candidate's links are likely read next (hnswlib does the same).
-            if prefetchBytes > 0, candidates.count > 0 {
-                let next = UInt32(truncatingIfNeeded: candidates.base[0])
-                if Int(next) < slotCount { Prefetch.read(try record(next), bytes: vectorOffset) }
-            }
-            let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
-            let links = (r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self)
-            // First pass: mark the unvisited neighbours and start the memory loads of their
-            // vectors (cache misses on a large graph); second pass: their distances.
+    /// Beam search of width `ef` on `layer` from `entry`; `excluding` (the node being inserted)
+    /// is traversed but never returned, exactly as the generic loop's filter. Returns up to `ef`
+    /// (slot, distance), ascending.
+    func beamSearch<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float,
+                                     ef: Int, layer: Int, excluding: UInt32?, scratch: LayerZeroScratch,
+                                     _ at: RecordAddressing) throws -> [(slot: UInt32, distance: Float)] {
+        let slotCount = header.slotCount
+        let vectorOffset = layout.vectorOffset
+        let maxLinks0 = layout.maxLinks0
+        let dimension = header.dimension
+        let prefetchBytes = self.prefetchBytes
+        let generation = scratch.beginVisit(capacity: slotCount)
+        let marks = scratch.marks
+        scratch.reserveNeighbors(max(maxLinks0, maxLinks))
+        let freshSlots = scratch.freshSlots, freshVectors = scratch.freshVectors
+        var candidates = scratch.candidates
+        var results = scratch.results
+        candidates.count = 0
+        results.count = 0
+        defer {
+            scratch.candidates = candidates
+            scratch.results = results
+        }
+        // No slot is UInt32.max (the graph holds fewer than 2³² slots), so it stands for "none".
+        let excluded = excluding ?? UInt32.max
+
+        @inline(__always) func key(_ d: Float, _ s: UInt32) -> UInt64 { (PairHeap.orderKey(d) << 32) | UInt64(s) }
+
+        // Marks the unvisited neighbours among `links` and starts the memory loads of their
+        // vectors (cache misses on a large graph); returns how many were fresh.
+        @inline(__always) func collect(_ links: UnsafePointer<UInt32>, _ count: Int) throws -> Int {
             var fresh = 0
             for j in 0..<count {
                 let n = links[j]
                 let i = Int(n)
                 guard i < slotCount, marks[i] != generation else { continue }
                 marks[i] = generation
-                let v = try record(n) + vectorOffset
+                let v = try at.record(n, self) + vectorOffset
                 if prefetchBytes > 0 { Prefetch.read(v, bytes: prefetchBytes) }
                 freshSlots[fresh] = n
                 freshVectors[fresh] = v
                 fresh &+= 1
+            }
+            return fresh
+        }
+
+        marks[Int(entry)] = generation
+        var lowerBound = Float.infinity
+        if entry != excluded {
+            results.push(~key(entryDistance, entry))
+            lowerBound = entryDistance
+        }
+        candidates.push(key(entryDistance, entry))
+        while candidates.count > 0 {
+            let top = candidates.base[0]
+            // Unfiltered, `results.count < ef` implies the top candidate is within the bound
+            // (every candidate is also a result until results overflow), so this is
+            // hnswlib's stop rule; with an excluded node it is the generic filtered rule.
+            if PairHeap.distance(fromKey: top >> 32) > lowerBound && results.count >= ef { break }
+            _ = candidates.pop()
+            let node = UInt32(truncatingIfNeeded: top)
+            let fresh: Int
+            if layer == 0 {
+                let r = try at.record(node, self)
+                // The next candidate's links are likely read next (hnswlib does the same).
+                if prefetchBytes > 0, candidates.count > 0 {
+                    let next = UInt32(truncatingIfNeeded: candidates.base[0])
+                    if Int(next) < slotCount { Prefetch.read(try at.record(next, self), bytes: vectorOffset) }
+                }
+                let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
+                fresh = try collect((r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self), count)
+            } else {
+                fresh = try withNeighbors(of: node, layer: layer) { links in
+                    guard let base = links.baseAddress else { return 0 }
+                    return try collect(base, links.count)
+                }
             }
             for j in 0..<fresh {
                 let n = freshSlots[j]
                 let d = K.distance(query, freshVectors[j].assumingMemoryBound(to: Float.self), count: dimension)
                 if results.count < ef || d < lowerBound {
                     candidates.push(key(d, n))
-                    results.push(~key(d, n))
-                    if results.count > ef { _ = results.pop() }
-                    lowerBound = PairHeap.distance(fromKey: (results.base[0] ^ lowerBoundKeyMask) >> 32)
+                    if n != excluded {
+                        results.push(~key(d, n))
+                        if results.count > ef { _ = results.pop() }
+                        lowerBound = PairHeap.distance(fromKey: ~results.base[0] >> 32)
+                    }
                 }
             }
         }

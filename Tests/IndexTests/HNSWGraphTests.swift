@@ -56,6 +56,43 @@ final class HNSWGraphTests: XCTestCase {
         }
     }
 
+    /// The LMDB writer inserts through the specialised layer search; the in-memory index through
+    /// the generic loop. Same keys in the same order must give the very same links, node by node
+    /// and layer by layer, for every metric (several commits, so inserts also read committed
+    /// blocks and upper records).
+    func testLMDBInsertPathBuildsTheSameLinksAsTheGenericPath() throws {
+        for metric in Metric.allCases {
+            let env = try makeEnvironment()
+            let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40)
+            let data = vectors(1_200, seed: 77)
+            let memory = try HNSWIndex(dimension: d, metric: metric, parameters: parameters)
+            for (i, v) in data.enumerated() { try memory.insert(key: UInt64(i), vector: v) }
+            for batch in stride(from: 0, to: data.count, by: 300) {
+                try env.write { txn in
+                    let graph = try HNSWGraph(spaceID: 5, dimension: d, metric: metric, parameters: parameters, in: txn)
+                    try graph.withWriter(in: txn) { w in
+                        for i in batch..<min(batch + 300, data.count) { try w.insert(key: UInt64(i), vector: data[i]) }
+                    }
+                }
+            }
+            try env.read { txn in
+                let stored = try HNSWGraph(spaceID: 5, in: txn).makeStore(in: txn)
+                XCTAssertEqual(stored.slotCapacity, memory.store.slotCapacity)
+                XCTAssertEqual(try stored.entryPoint()?.slot, try memory.store.entryPoint()?.slot)
+                var differing = 0
+                for s in 0..<UInt32(stored.slotCapacity) {
+                    XCTAssertEqual(try stored.key(of: s), try memory.store.key(of: s))
+                    let level = try memory.store.level(of: s)
+                    XCTAssertEqual(try stored.level(of: s), level)
+                    for layer in 0...level where try stored.neighbors(of: s, layer: layer) != memory.store.neighbors(of: s, layer: layer) {
+                        differing += 1
+                    }
+                }
+                XCTAssertEqual(differing, 0, "\(metric): link lists differ between the LMDB and in-memory graphs")
+            }
+        }
+    }
+
     func testRandomOperationsAcrossTransactionsKeepInvariants() throws {
         let env = try makeEnvironment()
         let parameters = HNSWParameters(m: 4, efConstruction: 32, efSearch: 32)
