@@ -239,12 +239,9 @@ public final class HNSWSearcher {
         if filter == nil {
             // The hot path: the specialised loop (same algorithm and results as the generic one).
             let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
-                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), scratch: scratch) : []
+                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, scratch: scratch) : []
             }
-            var out: [(key: UInt64, distance: Float)] = []
-            out.reserveCapacity(min(k, found.count))
-            for f in found.prefix(k) { out.append((key: try store.key(of: f.slot), distance: f.distance)) }
-            return out
+            return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
         }
         let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
         let found = try HNSWAlgorithm(store: store, parameters: parameters)
