@@ -384,17 +384,23 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
         // Marks the unvisited neighbours among `links` and starts the memory loads of their
         // vectors (cache misses on a large graph); returns how many were fresh.
         @inline(__always) func collect(_ links: UnsafePointer<UInt32>, _ count: Int) throws -> Int {
+            // Without a branch on the visited test (it mispredicts often: most neighbours of a
+            // converging search were seen already): every link is written, the count advances
+            // only for unseen ones, and marking a seen node again changes nothing.
             var fresh = 0
             for j in 0..<count {
                 let n = links[j]
                 let i = Int(n)
-                guard i < slotCount, marks[i] != generation else { continue }
+                guard i < slotCount else { continue }  // a damaged link; never taken on a sound graph
+                let seen = marks[i] == generation
                 marks[i] = generation
-                let v = try at.record(n, self) + vectorOffset
-                if prefetchBytes > 0 { Prefetch.read(v, bytes: prefetchBytes) }
                 freshSlots[fresh] = n
-                freshVectors[fresh] = v
-                fresh &+= 1
+                fresh &+= seen ? 0 : 1
+            }
+            for j in 0..<fresh {
+                let v = try at.record(freshSlots[j], self) + vectorOffset
+                if prefetchBytes > 0 { Prefetch.read(v, bytes: prefetchBytes) }
+                freshVectors[j] = v
             }
             return fresh
         }
