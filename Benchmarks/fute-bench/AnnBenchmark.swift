@@ -130,7 +130,7 @@ func runAnn(name: String, base: Matrix, queries: Matrix, truth: [[Int]], metric:
     if store == "memory" {
         let index = try HNSWIndex(dimension: base.dimension, metric: metric, parameters: parameters)
         let start = nanoseconds()
-        for i in 0..<base.rows { try index.insert(key: UInt64(i), vector: Array(base.row(i))) }
+        try index.insert(contentsOf: (0..<base.rows).map { (key: UInt64($0), vector: Array(base.row($0))) })
         result.buildSeconds = Double(nanoseconds() - start) / 1e9
         result.rows_ = try timeQueries(queries: queries, efs: efs, k: k, truth: truth, runs: runs) { q, ef in
             try index.search(Array(UnsafeBufferPointer(start: q, count: base.dimension)), k: k, ef: ef).map { Int($0.key) }

@@ -117,6 +117,8 @@ public struct HNSWGraph: Sendable {
         let writer = HNSWWriter(store: store, parameters: store.header.parameters)
         defer { writer.isValid = false }
         let result = try body(writer)
+        // One reachability walk per batch, not per insert (see restoreReachability).
+        if writer.inserted { try writer.algorithm.restoreReachability() }
         try store.flush()
         return result
     }
@@ -170,6 +172,8 @@ public final class HNSWWriter {
     let parameters: HNSWParameters
     var context = SearchContext()
     var isValid = true
+    /// Whether this batch inserted anything (then it ends with a reachability walk).
+    var inserted = false
 
     init(store: LMDBNodeStore, parameters: HNSWParameters) {
         self.store = store
@@ -182,6 +186,7 @@ public final class HNSWWriter {
     public func insert(key: UInt64, vector: [Float]) throws {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         try checkVector(vector, dimension: store.dimension)
+        inserted = true
         if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }
         try vector.withUnsafeBufferPointer { v in
             _ = try algorithm.insert(key: key, vector: v.baseAddress!, context: &context)  // safe: dimension > 0
@@ -193,6 +198,7 @@ public final class HNSWWriter {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         let d = store.dimension
         guard rows.count % d == 0, let base = rows.baseAddress else { return }
+        inserted = true
         for i in 0..<(rows.count / d) {
             let key = firstKey + UInt64(i)
             if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }

@@ -66,7 +66,10 @@ final class HNSWGraphTests: XCTestCase {
             let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40)
             let data = vectors(1_200, seed: 77)
             let memory = try HNSWIndex(dimension: d, metric: metric, parameters: parameters)
-            for (i, v) in data.enumerated() { try memory.insert(key: UInt64(i), vector: v) }
+            // The same batches (each ends with a reachability walk, which may add links).
+            for batch in stride(from: 0, to: data.count, by: 300) {
+                try memory.insert(contentsOf: (batch..<min(batch + 300, data.count)).map { (key: UInt64($0), vector: data[$0]) })
+            }
             for batch in stride(from: 0, to: data.count, by: 300) {
                 try env.write { txn in
                     let graph = try HNSWGraph(spaceID: 5, dimension: d, metric: metric, parameters: parameters, in: txn)
