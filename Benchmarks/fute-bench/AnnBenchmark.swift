@@ -33,7 +33,7 @@ struct AnnResult {
     func printTable() {
         print("fute-db ann: \(name) \(rows)×\(dimension), \(queries) queries, metric \(metric.rawValue), M=\(parameters.m), efConstruction=\(parameters.efConstruction), store=\(store), commit batch \(commitBatch)")
         print(String(format: "build: %.2f s (%.0f vectors/s)", buildSeconds, Double(rows) / buildSeconds))
-        if store == "lmdb" {
+        if store.hasPrefix("lmdb") {
             print(String(format: "disk: %.0f bytes/vector file, %.0f bytes/vector index pages; open %.3f ms, first query %.3f ms",
                          Double(fileBytes) / Double(rows), Double(indexBytes) / Double(rows), openMilliseconds, firstQueryMilliseconds))
         }
@@ -124,7 +124,7 @@ func buildLMDB(base: Matrix, metric: Metric, parameters: HNSWParameters, batch: 
 }
 
 func runAnn(name: String, base: Matrix, queries: Matrix, truth: [[Int]], metric: Metric, parameters: HNSWParameters,
-            efs: [Int], k: Int, batch: Int, store: String, runs: Int) throws -> AnnResult {
+            efs: [Int], k: Int, batch: Int, store: String, runs: Int, oneShot: Bool = false) throws -> AnnResult {
     var result = AnnResult(name: name, rows: base.rows, dimension: base.dimension, queries: queries.rows, metric: metric,
                            parameters: parameters, store: store, commitBatch: batch, buildSeconds: 0)
     if store == "memory" {
@@ -157,6 +157,15 @@ func runAnn(name: String, base: Matrix, queries: Matrix, truth: [[Int]], metric:
         var total = 0
         for db in [dbs.meta, dbs.blocks, dbs.upper, dbs.keys, dbs.free] { total += try txn.statistics(of: db).usedBytes }
         return total
+    }
+    if oneShot {
+        result.store = "lmdb (one read transaction and searcher per query)"
+        result.rows_ = try timeQueries(queries: queries, efs: efs, k: k, truth: truth, runs: runs) { q, ef in
+            try env.read { txn in
+                try HNSWGraph(spaceID: 1, in: txn).withSearcher(in: txn) { try $0.search(q, k: k, ef: ef) }
+            }.map { Int($0.key) }
+        }
+        return result
     }
     result.rows_ = try env.read { txn in
         try HNSWGraph(spaceID: 1, in: txn).withSearcher(in: txn) { searcher in
