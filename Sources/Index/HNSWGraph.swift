@@ -141,11 +141,17 @@ public struct HNSWGraph: Sendable {
     }
 
     /// Lends a searcher that keeps its block table and visited set across many queries in one
-    /// read transaction (the fast path for batches).
+    /// read transaction (the fast path for batches). Its scratch memory (visited marks, heaps)
+    /// comes from a process-wide pool, so a searcher per query does not allocate and clear
+    /// the visited marks every time.
     public func withSearcher<R>(in txn: ReadTransaction, _ body: (HNSWSearcher) throws -> R) throws -> R {
         let store = try makeStore(in: txn)
-        let searcher = HNSWSearcher(store: store, parameters: store.header.parameters)
-        defer { searcher.isValid = false }
+        let scratch = SearchScratchPool.shared.take()
+        let searcher = HNSWSearcher(store: store, parameters: store.header.parameters, scratch: scratch)
+        defer {
+            searcher.isValid = false
+            SearchScratchPool.shared.give(scratch)
+        }
         return try body(searcher)
     }
 
@@ -218,13 +224,13 @@ public final class HNSWWriter {
 public final class HNSWSearcher {
     let store: LMDBNodeStore
     let parameters: HNSWParameters
-    var context = SearchContext()
-    let scratch = LayerZeroScratch()
+    let scratch: SearchScratch
     var isValid = true
 
-    init(store: LMDBNodeStore, parameters: HNSWParameters) {
+    init(store: LMDBNodeStore, parameters: HNSWParameters, scratch: SearchScratch) {
         self.store = store
         self.parameters = parameters
+        self.scratch = scratch
     }
 
     /// Number of vectors in the graph.
@@ -245,13 +251,13 @@ public final class HNSWSearcher {
         if filter == nil {
             // The hot path: the specialised loop (same algorithm and results as the generic one).
             let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
-                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, scratch: scratch) : []
+                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, scratch: scratch.layer) : []
             }
             return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
         }
         let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
         let found = try HNSWAlgorithm(store: store, parameters: parameters)
-            .search(query, k: k, ef: ef ?? parameters.efSearch, context: &context, isAllowed: allowed)
+            .search(query, k: k, ef: ef ?? parameters.efSearch, context: &scratch.context, isAllowed: allowed)
         return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
     }
 }
