@@ -96,6 +96,49 @@ final class HNSWGraphTests: XCTestCase {
         }
     }
 
+    /// One query per read transaction (as FuteDB's `nearest`) reuses the block addresses an
+    /// earlier reader of the same snapshot looked up; after each commit the readers must see
+    /// the new graph: every stored vector found at distance 0 under its key, removed keys gone.
+    func testOneQueryPerReadTransactionSeesEveryCommit() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 8, efConstruction: 64, efSearch: 64)
+        var rng = TestRNG(seed: 41)
+        var items: [UInt64: [Float]] = [:]
+        var nextKey: UInt64 = 0
+        let adoptionsBefore = SnapshotAddressPool.shared.adoptionCount
+        for round in 0..<4 {
+            try env.write { txn in
+                let graph = try HNSWGraph(spaceID: 9, dimension: d, metric: .l2, parameters: parameters, in: txn)
+                try graph.withWriter(in: txn) { w in
+                    if round > 0 {
+                        for key in items.keys.sorted().prefix(40) { XCTAssertTrue(try w.remove(key: key)); items[key] = nil }
+                        for key in items.keys.sorted().prefix(40) {
+                            let v = rng.vector(d)
+                            try w.insert(key: key, vector: v)
+                            items[key] = v
+                        }
+                    }
+                    for _ in 0..<300 {
+                        let v = rng.vector(d)
+                        try w.insert(key: nextKey, vector: v)
+                        items[nextKey] = v
+                        nextKey += 1
+                    }
+                }
+            }
+            var missed = 0
+            for (key, v) in items.sorted(by: { $0.key < $1.key }) {
+                let hit = try env.read { txn in try HNSWGraph(spaceID: 9, in: txn).search(v, k: 1, ef: 64, in: txn).first }
+                if hit?.key != key || hit?.distance != 0 { missed += 1 }
+            }
+            XCTAssertEqual(missed, 0, "round \(round): stored vectors not found under their keys")
+            let removed = try env.read { txn in try HNSWGraph(spaceID: 9, in: txn).count(in: txn) }
+            XCTAssertEqual(removed, items.count)
+        }
+        XCTAssertGreaterThan(SnapshotAddressPool.shared.adoptionCount - adoptionsBefore, 1_000,
+                             "later readers of a snapshot should reuse the addresses")
+    }
+
     func testRandomOperationsAcrossTransactionsKeepInvariants() throws {
         let env = try makeEnvironment()
         let parameters = HNSWParameters(m: 4, efConstruction: 32, efSearch: 32)
