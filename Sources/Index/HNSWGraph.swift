@@ -118,7 +118,7 @@ public struct HNSWGraph: Sendable {
         defer { writer.isValid = false }
         let result = try body(writer)
         // One reachability walk per batch, not per insert (see restoreReachability).
-        if writer.inserted { try writer.algorithm.restoreReachability() }
+        if writer.inserted { try writer.algorithm.restoreReachability(context: &writer.context) }
         try store.flush()
         return result
     }

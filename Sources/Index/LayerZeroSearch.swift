@@ -263,6 +263,8 @@ protocol SpecialisedLayerSearch {
     /// `isAllowed = { $0 != excluding }`, drained ascending (distance, then slot).
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)]
+    /// Whether a walk of layer 0 from `entry` reaches every live node.
+    func everyNodeReachable(from entry: UInt32, scratch: LayerZeroScratch) throws -> Bool
 }
 
 extension LMDBNodeStore: SpecialisedLayerSearch {
@@ -320,6 +322,34 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
         case .cosine: return try beamSearch(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
                                             excluding: excluding, scratch: scratch, at)
         }
+    }
+
+    func everyNodeReachable(from entry: UInt32, scratch: LayerZeroScratch) throws -> Bool {
+        let slotCount = header.slotCount
+        guard Int(entry) < slotCount else { return false }
+        let at = addressing()
+        let maxLinks0 = layout.maxLinks0
+        let generation = scratch.beginVisit(capacity: slotCount)
+        let marks = scratch.marks
+        var stack: [UInt32] = [entry]
+        stack.reserveCapacity(256)
+        marks[Int(entry)] = generation
+        var reached = 0
+        while let s = stack.popLast() {
+            let r = try at.record(s, self)
+            guard r.load(as: UInt32.self) > 0 else { continue }  // a link to a free slot: not a node
+            reached += 1
+            let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
+            let links = (r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self)
+            for j in 0..<count {
+                let n = links[j]
+                let i = Int(n)
+                guard i < slotCount, marks[i] != generation else { continue }
+                marks[i] = generation
+                stack.append(n)
+            }
+        }
+        return reached >= header.liveCount
     }
 
     /// Greedy descent on layers `top` … `layer + 1`: on each, move to any closer neighbour until
