@@ -77,6 +77,28 @@ final class AttentionSurrogateTests: XCTestCase {
         XCTAssertNotEqual(a, embedding([0, 1, 2], seed: 2))
     }
 
+    /// `hiddenStates` with no layer dropped, mean-pooled and normalised, is the sentence embedding; with the
+    /// last layer dropped, the states have the same shape and differ.
+    func testHiddenStatesAgreeWithSentenceEmbeddings() throws {
+        let encoder = try TextEncoder(directory: try TestResources.encoderDirectory())
+        let inputs = [TextInput("A man is playing a guitar."), TextInput("The cat sleeps.", pair: "An animal is resting.")]
+        let sentences = encoder.encode(inputs)
+        let states = encoder.hiddenStates(inputs)
+        let lower = encoder.hiddenStates(inputs, droppingLastLayers: 1)
+        let d = encoder.dimension
+        for (i, s) in states.enumerated() {
+            let t = s.count / d
+            XCTAssertEqual(t, encoder.tokenize(inputs[i]).count)
+            XCTAssertEqual(lower[i].count, s.count)
+            var mean = [Float](repeating: 0, count: d)
+            for r in 0..<t { for k in 0..<d { mean[k] += s[r * d + k] } }
+            let norm = mean.map { $0 * $0 }.reduce(0, +).squareRoot()
+            let cosine = zip(mean, sentences[i]).map { $0 * $1 }.reduce(0, +) / norm
+            XCTAssertGreaterThan(cosine, 0.99999)
+            XCTAssertNotEqual(lower[i], s)
+        }
+    }
+
     /// A minimal BertConfiguration (the surrogate reads only widths, heads and epsilon).
     static func configuration() throws -> BertConfiguration {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("attention-surrogate-\(UUID().uuidString).json")

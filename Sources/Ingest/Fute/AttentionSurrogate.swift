@@ -11,7 +11,8 @@ import Kernels
 /// (TuPaTE style): [ΔW_qkv (3d×d), Δb_qkv, ΔW_o (d×d), Δb_o], 4d² + 4d floats.
 ///
 /// Why this part: attention is where a pair's two segments meet; tuning it moves the sentence-pair
-/// tasks (snli, rte) together, which a bottleneck on the pooled embedding does not (notes in the README).
+/// tasks (snli, rte) together, which a bottleneck on the pooled embedding does not (PyTorch prototype,
+/// 300 examples per task: snli's nearest is rte in 7 of 10 data-sample × seed runs, vs 1 of 15).
 /// The zero head makes the trajectory invariant to which label index means which class.
 public enum AttentionSurrogate {
     /// Width of the embedding for hidden size `d`.
