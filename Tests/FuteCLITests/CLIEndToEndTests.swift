@@ -269,6 +269,11 @@ final class CLIEndToEndTests: XCTestCase {
         let rows = try XCTUnwrap(try decodeJSON(transfer.stdout) as? [[String: Any]])
         XCTAssertEqual(rows.count, 4)
         XCTAssertEqual(Set(rows[0].keys), ["source", "kind", "similarity", "predicted", "observed", "evidence", "blended"])
+        XCTAssertTrue(rows.allSatisfy { $0["kind"] as? String == "dataset" }, "sources are datasets unless asked: \(rows)")
+        let withModels = try fute.run(["query", "transfer", "--db", db, "--space", "tasks", "--target", "topic-3-d05", "-k", "200",
+                                       "--sources", "all", "--json"])
+        let allRows = try XCTUnwrap(try decodeJSON(withModels.stdout) as? [[String: Any]])
+        XCTAssertTrue(allRows.contains { $0["kind"] as? String == "model" }, "--sources all includes the 24 sample models")
         let models = try fute.run(["query", "models", "--db", db, "--space", "tasks", "--task", "topic-3-d05", "-k", "3", "--where", "model_family=bert", "--json"])
         let modelRows = try XCTUnwrap(try decodeJSON(models.stdout) as? [[String: Any]])
         XCTAssertTrue(modelRows.allSatisfy { $0["kind"] as? String == "model" && ($0["meta"] as? [String: String])?["model_family"] == "bert" })

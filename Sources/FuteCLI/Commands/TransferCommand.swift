@@ -19,7 +19,7 @@ struct TransferCommand: FuteCommand {
                 CommonOptions.db, CommonOptions.space,
                 OptionSpec("target", valueName: "NAME", help: "The target task."),
                 CommonOptions.k(default: 10),
-                OptionSpec("sources", valueName: "dataset|model|all", help: "Which subjects may be sources (default: all)."),
+                OptionSpec("sources", valueName: "dataset|model|all", help: "Which subjects may be sources (default: dataset: what you can train on first; `all` adds models)."),
                 OptionSpec("metric", valueName: "NAME", help: "Observation metric to use (default: score)."),
                 OptionSpec("neighbours", valueName: "N", help: "Observed neighbour targets consulted (default: 5)."),
                 CommonOptions.json,
@@ -34,7 +34,7 @@ struct TransferCommand: FuteCommand {
         guard let target = arguments.value("target") else { throw UsageError("--target is required: the task you want to improve") }
         self.target = target
         k = try arguments.integer("k", default: 10)
-        let sources = try arguments.choice("sources", ["dataset", "model", "all"], default: "all")
+        let sources = try arguments.choice("sources", ["dataset", "model", "all"], default: "dataset")
         self.sources = sources == "all" ? nil : sources
         metric = arguments.value("metric") ?? "score"
         neighbours = try arguments.integer("neighbours", default: TransferQueries.defaultNeighbours, minimum: 0)
