@@ -24,19 +24,7 @@ public enum AttentionSurrogate {
         let d = c.hiddenSize
         let n = states.count
         precondition(n > 0 && states.allSatisfy { $0.count > 0 && $0.count % d == 0 }, "states must be tokens × hiddenSize")
-        let outputs: Int
-        let y: [Float]
-        let regression: Bool
-        switch targets {
-        case .distributions(let p, let classes):
-            precondition(p.count == n * classes, "one distribution per example")
-            outputs = classes; y = p; regression = false
-        case .values(let v):
-            precondition(v.count == n, "one value per example")
-            let mean = v.reduce(0, +) / Float(n)
-            let sd = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(n)).squareRoot()
-            outputs = 1; y = v.map { sd > 0 ? ($0 - mean) / sd : 0 }; regression = true
-        }
+        let (outputs, y, regression) = targets.trainingMatrix(examples: n)
         var trainer = LayerTrainer(layer: layer, hiddenSize: d, headCount: c.headCount, intermediateSize: c.intermediateSize,
                                    epsilon: c.layerNormEpsilon, outputs: outputs)
         var orderRNG = SplitMix64(seed: s.seed ^ 0x0F07_E0DE_A5EE_D001)

@@ -66,6 +66,21 @@ public enum SurrogateTargets: Sendable, Equatable {
     case distributions([Float], classes: Int)
     /// Numeric targets (z-scored before training).
     case values([Float])
+
+    /// The targets as a row-major n × outputs matrix, and which loss applies: distributions as
+    /// given (cross-entropy), values z-scored (squared error; all 0 when every value is equal).
+    func trainingMatrix(examples n: Int) -> (outputs: Int, y: [Float], regression: Bool) {
+        switch self {
+        case .distributions(let p, let classes):
+            precondition(p.count == n * classes, "one distribution per example")
+            return (classes, p, false)
+        case .values(let v):
+            precondition(v.count == n, "one value per example")
+            let mean = v.reduce(0, +) / Float(n)
+            let sd = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(n)).squareRoot()
+            return (1, v.map { sd > 0 ? ($0 - mean) / sd : 0 }, true)
+        }
+    }
 }
 
 /// Trains the FUTE surrogate's bottleneck on frozen sentence embeddings and returns its tuned
@@ -93,20 +108,7 @@ public enum SurrogateTrainer {
         let n = features.count / d
         precondition(n > 0 && features.count == n * d, "features must be n × dimension")
         let r = s.rank
-        // Targets as a row-major n × outputs matrix.
-        let outputs: Int
-        var y: [Float]
-        let regression: Bool
-        switch targets {
-        case .distributions(let p, let classes):
-            precondition(p.count == n * classes, "one distribution per example")
-            outputs = classes; y = p; regression = false
-        case .values(let v):
-            precondition(v.count == n, "one value per example")
-            let mean = v.reduce(0, +) / Float(n)
-            let sd = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(n)).squareRoot()
-            outputs = 1; y = v.map { sd > 0 ? ($0 - mean) / sd : 0 }; regression = true
-        }
+        let (outputs, y, regression) = targets.trainingMatrix(examples: n)
         let scale = Float(d).squareRoot()
         let x = features.map { $0 * scale }
         var (w, b) = initialParameters(dimension: d, settings: s)
