@@ -101,11 +101,13 @@ struct Options {
         guard let i = Int(v), i >= 0 else { throw BenchError("--\(name) takes a non-negative integer, got '\(v)'", usage: true) }
         return i
     }
-    func ints(_ name: String, default d: [Int]) throws -> [Int] {
+    func ints(_ name: String, default d: [Int], allowingZero: Bool = false) throws -> [Int] {
         guard let v = values[name] else { return d }
         let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw BenchError("--\(name) takes a comma-separated list of positive integers, got '\(v)'", usage: true)
+        let least = allowingZero ? 0 : 1
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= least }) else {
+            let kind = allowingZero ? "non-negative" : "positive"
+            throw BenchError("--\(name) takes a comma-separated list of \(kind) integers, got '\(v)'", usage: true)
         }
         return parts.compactMap { $0 }
     }

@@ -25,6 +25,10 @@ commands:
   encoder  --encoder DIR --input FILE.jsonl [--limit 500] [--threads 1,2] [--runs 3] [--json]
            sentences/s of the Swift text encoder (tokenization included); compare with
            Tools/compare-encoder-torch.sh FILE.jsonl THREADS for PyTorch
+  tasks    --encoder DIR --tasks DIR [--examples 300] [--samples 0] [--seeds 0] [--ensemble 1] [--epochs 3]
+           [--lr 3e-4] [--batch 32] [--threads 2] [--dump DIR] [--json]
+           FUTE DTE same-family retrieval over data samples × seeds: each task's rank of its nearest
+           same-family task (DIR has index.json with a family per task and NAME.jsonl files)
 
 Data files: .fvecs (texmex) or .npy (float32/64, 2-D); truth .ivecs. Build with
   FUTE_NATIVE=1 swift build -c release --product fute-bench
@@ -155,6 +159,9 @@ func main() throws {
         log("wrote \(out)/base.fvecs (\(n)×\(d)), query.fvecs (\(nq)), groundtruth.ivecs (top-100 \(metric.rawValue))")
     case "encoder":
         try runEncoderBenchmark(try Options(args, flags: ["json"], known: ["encoder", "input", "limit", "threads", "runs"]))
+    case "tasks":
+        try runTaskRetrievalBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "examples", "samples", "seeds", "ensemble",
+                                                                                  "epochs", "lr", "batch", "threads", "dump"]))
     default:
         throw BenchError("unknown command '\(command)'", usage: true)
     }
