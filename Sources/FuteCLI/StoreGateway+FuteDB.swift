@@ -19,7 +19,8 @@ final class FuteDBGateway: StoreGateway {
     func spaces() throws -> [SpaceInfo] {
         try database.read { reader in
             try reader.spaces().map { space in
-                SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric.rawValue, count: try reader.count(in: space.name))
+                SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric.rawValue, count: try reader.count(in: space.name),
+                          comparison: space.provenance.extra["comparison"])
             }.sorted { $0.name < $1.name }
         }
     }

@@ -8,6 +8,10 @@ struct SpaceInfo: Sendable, Equatable {
     var dimension: Int
     var metric: String
     var count: Int
+    /// The provenance's `comparison` (`centered-cosine` for FUTE task spaces; nil: the metric as is).
+    var comparison: String? = nil
+    /// Whether the query layer compares this space's tasks by centered cosine.
+    var isCentered: Bool { comparison == TaskSpaceSnapshot.centeredComparison }
 }
 
 /// How to create a space on first ingest.

@@ -102,7 +102,8 @@ struct QueryCommand: FuteCommand {
         for query in queries where query.vector.count != info.dimension {
             throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space)' has dimension \(info.dimension); vectors from different spaces are never compared")
         }
-        let snapshot = filters.isEmpty ? nil : try store.snapshot(space: space)
+        // Filters, and spaces compared by centered cosine, are answered from the query layer's snapshot.
+        let snapshot = filters.isEmpty && !info.isCentered ? nil : try store.snapshot(space: space)
         // Many exact queries without filters: one BLAS matrix product instead of one scan each.
         let batched = (exact && snapshot == nil && queries.count > 1)
             ? try store.nearestBatch(space: info, vectors: queries.map(\.vector), k: k, kind: kind) : nil
@@ -119,7 +120,8 @@ struct QueryCommand: FuteCommand {
                 io.print(OutputJSON.array(matches.map { .object([("name", .string($0.name)), ("kind", .string($0.kind)), ("score", .number($0.score))]) }).rendered)
             } else {
                 let scoreName = info.metric == "l2" ? "distance²" : (info.metric == "ip" ? "dot" : "cosine")
-                io.print("space \(space) (metric \(info.metric), dimension \(info.dimension)): \(matches.count) nearest to \(query.label)")
+                let comparison = snapshot?.center == nil ? "metric \(info.metric)" : "centered cosine"
+                io.print("space \(space) (\(comparison), dimension \(info.dimension)): \(matches.count) nearest to \(query.label)")
                 var table = TextTable(headers: ["rank", "name", "kind", scoreName], rightAligned: [0, 3])
                 for (index, match) in matches.enumerated() {
                     table.rows.append([String(index + 1), match.name, match.kind, Format.score(match.score)])

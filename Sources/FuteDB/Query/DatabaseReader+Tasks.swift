@@ -22,6 +22,7 @@ extension DatabaseReader {
         let store = self.store
         return TaskSpaceSnapshot(space: name, metric: space.metric.rawValue, dimension: space.dimension, entries: entries,
                                  observations: observations,
+                                 centering: space.provenance.extra["comparison"] == TaskSpaceSnapshot.centeredComparison,
                                  otherSpacesOf: { subject in ((try? store.read { try $0.spaces(of: subject) }) ?? []).filter { $0 != name } })
     }
 

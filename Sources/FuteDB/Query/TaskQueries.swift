@@ -37,15 +37,60 @@ public struct TaskSpaceSnapshot: Sendable {
     /// "refuses to mix spaces" error).
     public var otherSpacesOf: @Sendable (String) -> [String]
 
-    /// Creates a snapshot.
+    /// When set, scores are cosines of unit vectors minus this center (see ``centeredComparison``);
+    /// `nil`: the space's metric as is.
+    public var center: [Float]?
+
+    /// The `comparison` a space's provenance records (in `extra`) to have its tasks compared by
+    /// centered cosine: each vector is scaled to unit length and the mean unit vector of the space's
+    /// datasets is subtracted before the cosine. It removes what every task of the space shares
+    /// (a "hub" direction that makes some tasks near to all others), as CSLS does for word vectors.
+    public static let centeredComparison = "centered-cosine"
+    /// Fewer datasets than this leave the comparison plain cosine (a center of one or two tasks
+    /// would cancel them).
+    public static let minimumDatasetsForCentering = 3
+
+    /// Creates a snapshot. With `centering`, a cosine space that holds at least
+    /// ``minimumDatasetsForCentering`` datasets gets `center` = the mean of its datasets' unit vectors.
     public init(space: String, metric: String, dimension: Int, entries: [TaskEntry], observations: [TransferRecord] = [],
-                otherSpacesOf: @escaping @Sendable (String) -> [String] = { _ in [] }) {
+                centering: Bool = false, otherSpacesOf: @escaping @Sendable (String) -> [String] = { _ in [] }) {
         self.space = space
         self.metric = metric
         self.dimension = dimension
         self.entries = entries
         self.observations = observations
         self.otherSpacesOf = otherSpacesOf
+        let datasets = entries.filter { $0.kind == "dataset" && $0.vector.count == dimension }
+        if centering && metric == "cosine" && datasets.count >= Self.minimumDatasetsForCentering {
+            var sum = [Double](repeating: 0, count: dimension)
+            for entry in datasets {
+                let norm = TaskScoring.norm(entry.vector)
+                guard norm > 0 else { continue }
+                for i in 0..<dimension { sum[i] += Double(entry.vector[i]) / norm }
+            }
+            center = sum.map { Float($0 / Double(datasets.count)) }
+        }
+    }
+
+    /// `vector` as this space compares it: unit length minus `center`, or unchanged without a center.
+    public func comparable(_ vector: [Float]) -> [Float] {
+        guard let center else { return vector }
+        let norm = TaskScoring.norm(vector)
+        guard norm > 0 else { return vector }
+        return zip(vector, center).map { Float(Double($0) / norm - Double($1)) }
+    }
+
+    /// Scores entries against `vector` as this space compares (see ``TaskMatch/score``): the space's
+    /// metric, or centered cosine when the snapshot has a center. `vector` is prepared once.
+    public func scorer(for vector: [Float]) -> (TaskEntry) -> Double {
+        guard center != nil else { return { TaskScoring.score(metric, vector, $0.vector) } }
+        let query = comparable(vector)
+        return { TaskScoring.cosine(query, comparable($0.vector)) }
+    }
+
+    /// Similarity of two vectors for transfer weighting: cosine, centered when the snapshot has a center.
+    public func similarity(_ a: [Float], _ b: [Float]) -> Double {
+        center == nil ? TaskScoring.cosine(a, b) : TaskScoring.cosine(comparable(a), comparable(b))
     }
 
     /// The entry named `name`, or an error that names the space (and the space that does hold it).
@@ -112,7 +157,8 @@ public struct TaskMatch: Sendable, Equatable {
     public var name: String
     /// `dataset` or `model`.
     public var kind: String
-    /// Similarity for cosine/ip (higher is nearer), squared L2 for l2 (lower is nearer).
+    /// Similarity for cosine/ip (higher is nearer; centered cosine in spaces compared that way),
+    /// squared L2 for l2 (lower is nearer).
     public var score: Double
     /// The subject's metadata.
     public var metadata: [String: String]
@@ -128,6 +174,13 @@ public struct TaskMatch: Sendable, Equatable {
 
 /// Scoring in Double (exact for ranking on small task libraries).
 public enum TaskScoring {
+    /// Euclidean norm, in Double.
+    public static func norm(_ a: [Float]) -> Double {
+        var total = 0.0
+        for x in a { total += Double(x) * Double(x) }
+        return total.squareRoot()
+    }
+
     /// Cosine similarity; 0 when either vector is zero.
     public static func cosine(_ a: [Float], _ b: [Float]) -> Double {
         var dot = 0.0, na = 0.0, nb = 0.0
@@ -173,13 +226,13 @@ public enum TaskQueries {
             throw QueryError(.dimensionMismatch, "query vector has \(vector.count) numbers but space '\(snapshot.space)' has dimension \(snapshot.dimension)")
         }
         let higher = TaskScoring.higherIsNearer(snapshot.metric)
+        let score = snapshot.scorer(for: vector)
         var matches: [TaskMatch] = []
         for entry in snapshot.entries {
             if entry.name == excluding { continue }
             if let kind, entry.kind != kind { continue }
             if !filters.allSatisfy({ $0.matches(entry) }) { continue }
-            let score = TaskScoring.score(snapshot.metric, vector, entry.vector)
-            matches.append(TaskMatch(name: entry.name, kind: entry.kind, score: score, metadata: entry.metadata))
+            matches.append(TaskMatch(name: entry.name, kind: entry.kind, score: score(entry), metadata: entry.metadata))
         }
         matches.sort { (a: TaskMatch, b: TaskMatch) -> Bool in
             if a.score != b.score { return higher ? a.score > b.score : a.score < b.score }
@@ -195,11 +248,13 @@ public enum TaskQueries {
         return try nearest(in: snapshot, to: entry.vector, k: k, kind: kind, filters: filters, excluding: name)
     }
 
-    /// Model (and model+prompt) subjects ranked by cosine similarity to the dataset `task`.
+    /// Model (and model+prompt) subjects ranked by cosine similarity to the dataset `task` (centered
+    /// when the space is compared that way).
     public static func models(in snapshot: TaskSpaceSnapshot, forTask task: String, k: Int,
                               filters: [MetadataFilter] = []) throws(QueryError) -> [TaskMatch] {
         let entry = try snapshot.entry(task)
-        let cosineSnapshot = TaskSpaceSnapshot(space: snapshot.space, metric: "cosine", dimension: snapshot.dimension, entries: snapshot.entries)
+        var cosineSnapshot = snapshot
+        cosineSnapshot.metric = "cosine"
         return try nearest(in: cosineSnapshot, to: entry.vector, k: k, kind: "model", filters: filters, excluding: task)
     }
 }

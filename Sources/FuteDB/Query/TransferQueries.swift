@@ -6,7 +6,8 @@ public struct TransferRow: Sendable, Equatable {
     public var source: String
     /// `dataset` or `model`.
     public var kind: String
-    /// Cosine similarity of the source's and the target's embeddings (the Vu et al. / FUTE ranking).
+    /// Cosine similarity of the source's and the target's embeddings (the Vu et al. / FUTE ranking;
+    /// centered in spaces compared that way, see ``TaskSpaceSnapshot/centeredComparison``).
     public var similarity: Double
     /// Predicted relative transfer score from the target's neighbours' observed transfers
     /// (a weighted mean of per-target z-scores; `nil` without evidence).
@@ -67,14 +68,14 @@ public enum TransferQueries {
         var neighbourList: [(name: String, weight: Double, z: [String: Double])] = []
         for (name, scores) in byTarget where scores.count >= 2 {
             guard let vector = vectors[name] else { continue }
-            let weight = TaskScoring.cosine(target.vector, vector)
+            let weight = snapshot.similarity(target.vector, vector)
             guard weight > 0 else { continue }
             neighbourList.append((name, weight, standardized(scores)))
         }
         neighbourList.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.name < $1.name }
         neighbourList = Array(neighbourList.prefix(max(0, neighbours)))
 
-        let similarities = candidates.map { TaskScoring.cosine($0.vector, target.vector) }
+        let similarities = candidates.map { snapshot.similarity($0.vector, target.vector) }
         let zsim = standardized(Dictionary(uniqueKeysWithValues: zip(candidates.map(\.name), similarities)))
         var rows: [TransferRow] = []
         for (candidate, similarity) in zip(candidates, similarities) {

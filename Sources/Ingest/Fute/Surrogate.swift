@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 import Kernels
 
 /// The trainable part of the FUTE surrogate and how it is trained. Everything here is part of a
@@ -48,13 +49,19 @@ public struct SurrogateSettings: Sendable, Equatable, Codable {
 }
 
 extension SurrogateSettings {
-    /// The settings a space records (besides the seed): the trained part and the training settings that
-    /// apply to it. A space made with the first method (no `trainable` field) is refused, naming both.
+    /// The settings a space records (besides the seed): the trained part, the training settings that
+    /// apply to it, and for the last-layer attention part `comparison: centered-cosine` (how the query
+    /// layer compares its tasks). A space made with the first method (no `trainable` field) is refused,
+    /// naming both.
     public var recordedFields: [String: String] {
         var f = ["trainable": part.rawValue, "epochs": String(epochs), "learningRate": String(learningRate), "batchSize": String(batchSize)]
         if part == .bottleneck {
             f["rank"] = String(rank)
             f["activation"] = activation.rawValue
+        } else {
+            // Tuned attention deltas of different tasks share a direction (single-sentence tasks
+            // most): the query layer compares them after removing the space's mean dataset.
+            f["comparison"] = TaskSpaceSnapshot.centeredComparison
         }
         return f
     }
