@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 import Ingest
 import Kernels
 
@@ -7,8 +8,8 @@ import Kernels
 /// Reads the labelled tasks of a directory with an `index.json` (`{name: {"family": …}}`, one
 /// `name.jsonl` per task), draws `--examples` examples per task for each data sample (the sampler
 /// `fute-db ingest --max-examples` uses), trains a DTE per task for each seed, and reports for every task
-/// with a same-family partner the rank of its nearest partner among the other tasks (cosine), the nearest
-/// task of each, and a summary: runs in which every such task finds a partner first. Token states are
+/// with a same-family partner the rank of its nearest partner among the other tasks (as the query layer
+/// compares them, centered cosine, and by plain cosine), the nearest task of each, and a summary: runs in which every such task finds a partner first. Token states are
 /// encoded once per example and shared by all runs. `--dump DIR` writes each DTE as raw float32
 /// (`NAME-dSAMPLE-sSEED.f32`) for analysis elsewhere.
 func runTaskRetrievalBenchmark(_ o: Options) throws {
@@ -49,8 +50,7 @@ func runTaskRetrievalBenchmark(_ o: Options) throws {
     let encodeSeconds = Double(nanoseconds() - encodeStart) / 1e9
 
     let withPartner = names.filter { name in names.contains { $0 != name && families[$0] == families[name] } }
-    var runs: [[String: Any]] = []
-    var allFirst = 0, firstCounts: [String: Int] = [:], rankSums: [String: Int] = [:]
+    var tallies = [RetrievalTally(comparison: "centered cosine", centering: true), RetrievalTally(comparison: "plain cosine", centering: false)]
     var trainSeconds: [Double] = []
     for sample in samples {
         for seed in seeds {
@@ -76,42 +76,77 @@ func runTaskRetrievalBenchmark(_ o: Options) throws {
                     try data.write(to: URL(fileURLWithPath: "\(dump)/\(name)-d\(sample)-s\(seed).f32"))
                 }
             }
-            var ranks: [String: Int] = [:], nearest: [String: String] = [:]
-            for name in names {
-                let order = taskNeighbours(of: name, in: vectors)
-                nearest[name] = order.first
-                if withPartner.contains(name) {
-                    ranks[name] = (order.firstIndex { families[$0] == families[name] } ?? order.count) + 1
-                }
-            }
-            let first = ranks.values.filter { $0 == 1 }.count
-            if first == withPartner.count { allFirst += 1 }
-            for (name, rank) in ranks {
-                rankSums[name, default: 0] += rank
-                if rank == 1 { firstCounts[name, default: 0] += 1 }
-            }
-            runs.append(["sample": sample, "seed": seed, "partner_ranks": ranks, "nearest": nearest])
-            if !json {
-                let rankText = withPartner.map { "\($0) \(ranks[$0]!)" }.joined(separator: ", ")
-                let nearestText = names.map { "\($0)→\(nearest[$0] ?? "-")" }.joined(separator: " ")
-                print("sample \(sample) seed \(seed): partner ranks \(rankText); \(first)/\(withPartner.count) first | \(nearestText)")
+            for index in tallies.indices {
+                let line = try tallies[index].add(vectors: vectors, families: families, withPartner: withPartner, sample: sample, seed: seed)
+                if !json { print(line) }
             }
         }
     }
     let runCount = samples.count * seeds.count
     let description = "\(examples) examples, \(settings.part.rawValue), epochs \(settings.epochs), lr \(settings.learningRate), batch \(settings.batchSize), ensemble \(ensemble)"
     if json {
-        print(jsonString(["benchmark": "tasks", "settings": description, "runs": runs, "all_first": allFirst, "run_count": runCount,
-                          "encode_seconds": encodeSeconds, "train_seconds_median": median(trainSeconds)]))
+        print(jsonString(["benchmark": "tasks", "settings": description, "run_count": runCount, "encode_seconds": encodeSeconds,
+                          "train_seconds_median": median(trainSeconds), "comparisons": tallies.map(\.json)]))
         return
     }
-    print("\(description): every partner first in \(allFirst)/\(runCount) runs")
-    for name in withPartner {
-        print(String(format: "  %@: partner first %d/%d, mean rank %.2f", name, firstCounts[name] ?? 0, runCount,
-                     Double(rankSums[name] ?? 0) / Double(runCount)))
-    }
+    print("\(description), \(runCount) runs (data samples × seeds):")
+    for tally in tallies { print(tally.summary(withPartner: withPartner, runCount: runCount)) }
     print(String(format: "  encoding %.0f s once; training %.1f s median per task (max %.1f)", encodeSeconds, median(trainSeconds),
                  trainSeconds.max() ?? 0))
+}
+
+/// Partner ranks of the runs under one comparison (centered or plain cosine).
+struct RetrievalTally {
+    var comparison: String
+    var centering: Bool
+    var allFirst = 0
+    var firstCounts: [String: Int] = [:]
+    var rankSums: [String: Int] = [:]
+    var runs: [[String: Any]] = []
+
+    init(comparison: String, centering: Bool) {
+        self.comparison = comparison
+        self.centering = centering
+    }
+
+    /// Ranks `vectors` as the query layer does and records each partnered task's rank of its nearest
+    /// same-family task; returns the run's line.
+    mutating func add(vectors: [String: [Float]], families: [String: String], withPartner: [String],
+                      sample: UInt64, seed: UInt64) throws -> String {
+        let names = vectors.keys.sorted()
+        let snapshot = TaskSpaceSnapshot(space: "bench", metric: "cosine", dimension: vectors[names[0]]!.count,
+                                         entries: names.map { TaskEntry(name: $0, kind: "dataset", vector: vectors[$0]!) },
+                                         centering: centering)
+        var ranks: [String: Int] = [:], nearest: [String: String] = [:]
+        for name in names {
+            let order = try TaskQueries.nearest(in: snapshot, toSubject: name, k: names.count).map(\.name)
+            nearest[name] = order.first
+            if withPartner.contains(name) {
+                ranks[name] = (order.firstIndex { families[$0] == families[name] } ?? order.count) + 1
+            }
+        }
+        let first = ranks.values.filter { $0 == 1 }.count
+        if first == withPartner.count { allFirst += 1 }
+        for (name, rank) in ranks {
+            rankSums[name, default: 0] += rank
+            if rank == 1 { firstCounts[name, default: 0] += 1 }
+        }
+        runs.append(["sample": sample, "seed": seed, "partner_ranks": ranks, "nearest": nearest])
+        let rankText = withPartner.map { "\($0) \(ranks[$0]!)" }.joined(separator: ", ")
+        let nearestText = names.map { "\($0)→\(nearest[$0] ?? "-")" }.joined(separator: " ")
+        return "sample \(sample) seed \(seed), \(comparison): partner ranks \(rankText); \(first)/\(withPartner.count) first | \(nearestText)"
+    }
+
+    func summary(withPartner: [String], runCount: Int) -> String {
+        var lines = ["  \(comparison): every partner first in \(allFirst)/\(runCount) runs"]
+        for name in withPartner {
+            lines.append(String(format: "    %@: partner first %d/%d, mean rank %.2f", name, firstCounts[name] ?? 0, runCount,
+                                Double(rankSums[name] ?? 0) / Double(runCount)))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    var json: [String: Any] { ["comparison": comparison, "all_first": allFirst, "first_counts": firstCounts, "runs": runs] }
 }
 
 /// `name → family` from a task directory's `index.json`.
@@ -128,15 +163,4 @@ func readTaskFamilies(directory: String) throws -> [String: String] {
         families[name] = family
     }
     return families
-}
-
-/// The other tasks, nearest first (cosine).
-func taskNeighbours(of name: String, in vectors: [String: [Float]]) -> [String] {
-    func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) { dot += Double(x * y); na += Double(x * x); nb += Double(y * y) }
-        return dot / (na * nb).squareRoot()
-    }
-    let v = vectors[name]!
-    return vectors.keys.filter { $0 != name }.map { ($0, cosine(v, vectors[$0]!)) }.sorted { $0.1 > $1.1 }.map(\.0)
 }

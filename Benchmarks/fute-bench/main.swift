@@ -28,7 +28,8 @@ commands:
   tasks    --encoder DIR --tasks DIR [--examples 300] [--samples 0] [--seeds 0] [--ensemble 1] [--epochs 3]
            [--lr 3e-4] [--batch 32] [--threads 2] [--dump DIR] [--json]
            FUTE DTE same-family retrieval over data samples × seeds: each task's rank of its nearest
-           same-family task (DIR has index.json with a family per task and NAME.jsonl files)
+           same-family task, by centered cosine (as the query layer compares) and by plain cosine.
+           DIR has index.json with a family per task, and NAME.jsonl files
 
 Data files: .fvecs (texmex) or .npy (float32/64, 2-D); truth .ivecs. Build with
   FUTE_NATIVE=1 swift build -c release --product fute-bench
