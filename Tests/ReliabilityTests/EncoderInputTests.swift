@@ -105,3 +105,27 @@ final class EncoderInputTests: XCTestCase {
                            [predictions, ":1"], "predictions with NaN")
     }
 }
+
+extension EncoderInputTests {
+    /// FUTE spaces record `comparison: centered-cosine`; `query`, `query models` and `query transfer`
+    /// compare their tasks that way and say so (with fewer than 3 datasets: plain cosine).
+    func testFuteSpacesAreQueriedByCenteredCosine() throws {
+        var lines: [String] = []
+        for (index, words) in [["good", "bad"], ["red", "blue"], ["cat", "dog"]].enumerated() {
+            let text = (0..<12).map { "{\"text\": \"a \(words[$0 % 2]) thing number \($0)\", \"label\": \"\($0 % 2)\"}" }
+            let path = try scratch.write("d\(index).jsonl", text.joined(separator: "\n") + "\n")
+            let result = try fute.run(["ingest", "--db", db, "--space", "f", "--dataset", path, "--name", "d\(index)", "--encoder", encoder])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let query = try fute.run(["query", "--db", db, "--space", "f", "--name", "d0", "-k", "2"])
+            XCTAssertEqual(query.status, 0, query.stderr)
+            lines.append(query.stdout.split(separator: "\n").first.map(String.init) ?? "")
+        }
+        XCTAssertTrue(lines[0].contains("metric cosine") && lines[1].contains("metric cosine"), "\(lines)")
+        XCTAssertTrue(lines[2].contains("centered cosine"), "\(lines)")
+        let transfer = try fute.run(["query", "transfer", "--db", db, "--space", "f", "--target", "d0", "-k", "2"])
+        XCTAssertEqual(transfer.status, 0, transfer.stderr)
+        XCTAssertTrue(transfer.stdout.contains("centered cosine for transfer"), transfer.stdout)
+        let models = try fute.run(["query", "models", "--db", db, "--space", "f", "--task", "d0"])
+        XCTAssertTrue(models.stdout.contains("centered cosine for model selection"), models.stdout + models.stderr)
+    }
+}

@@ -32,7 +32,8 @@ struct ModelsCommand: FuteCommand {
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
         let info = try store.space(space)
-        let matches = try TaskQueries.models(in: store.snapshot(space: space), forTask: task, k: k, filters: filters)
+        let snapshot = try store.snapshot(space: space)
+        let matches = try TaskQueries.models(in: snapshot, forTask: task, k: k, filters: filters)
         if json {
             io.print(OutputJSON.array(matches.map { match in
                 .object([("name", .string(match.name)), ("kind", .string(match.kind)), ("score", .number(match.score)),
@@ -40,7 +41,8 @@ struct ModelsCommand: FuteCommand {
             }).rendered)
             return
         }
-        io.print("space \(space) (metric cosine for model selection, dimension \(info.dimension)): models for '\(task)'")
+        let comparison = snapshot.center == nil ? "metric cosine" : "centered cosine"
+        io.print("space \(space) (\(comparison) for model selection, dimension \(info.dimension)): models for '\(task)'")
         var table = TextTable(headers: ["rank", "model", "cosine", "meta"], rightAligned: [0, 2])
         for (index, match) in matches.enumerated() {
             let meta = match.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

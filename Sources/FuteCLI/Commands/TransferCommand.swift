@@ -44,7 +44,8 @@ struct TransferCommand: FuteCommand {
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
         let info = try store.space(space)
-        let rows = try TransferQueries.rank(in: store.snapshot(space: space), target: target, k: k, sources: sources,
+        let snapshot = try store.snapshot(space: space)
+        let rows = try TransferQueries.rank(in: snapshot, target: target, k: k, sources: sources,
                                             metric: metric, neighbours: neighbours)
         if json {
             io.print(OutputJSON.array(rows.map { row in
@@ -54,7 +55,8 @@ struct TransferCommand: FuteCommand {
             }).rendered)
             return
         }
-        io.print("space \(space) (metric cosine for transfer, dimension \(info.dimension)): sources for target '\(target)' (observations: \(metric))")
+        let comparison = snapshot.center == nil ? "metric cosine" : "centered cosine"
+        io.print("space \(space) (\(comparison) for transfer, dimension \(info.dimension)): sources for target '\(target)' (observations: \(metric))")
         var table = TextTable(headers: ["rank", "source", "kind", "similarity", "predicted", "observed", "evidence", "blended"],
                               rightAligned: [0, 3, 4, 5, 6, 7])
         for (index, row) in rows.enumerated() {
