@@ -54,7 +54,7 @@ struct EvalCommand: FuteCommand {
         if json {
             io.print(Self.json(report, k: k).rendered)
         } else {
-            io.print(Self.table(report, space: space, k: k))
+            io.print(Self.table(report, space: space, k: k, centered: snapshot.center != nil))
         }
     }
 
@@ -87,9 +87,9 @@ struct EvalCommand: FuteCommand {
         ])
     }
 
-    static func table(_ report: TransferEvaluationReport, space: String, k: Int) -> String {
+    static func table(_ report: TransferEvaluationReport, space: String, k: Int, centered: Bool = false) -> String {
         let summary = report.similarity
-        var lines = ["space \(space) (cosine similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)"]
+        var lines = ["space \(space) (\(centered ? "centered cosine" : "cosine") similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)"]
         var table = TextTable(headers: ["ranking", "ndcg@\(k)", "regret@\(k)", "rho"], rightAligned: [1, 2, 3])
         table.rows = [
             ["similarity", Format.score(summary.ndcg), Format.score(summary.regret), Format.score(summary.rho)],
