@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs system packages, fetches the encoder
 # weights (for the encoder tests; they skip visibly without them), builds and runs every test.
-# Exits non-zero when a test fails or when no test ran.
+# Exits non-zero when a test fails or when no test ran. Extra arguments go to `swift test`
+# (e.g. `--filter IngestTests`).
+#
+# The tests run in a release build with testability (`-enable-testing` keeps `@testable import`
+# working): the encoder, the FUTE training and the SIMD kernels are 5-10x slower unoptimised, and
+# the real-data tests spend minutes in them. Nothing in the sources relies on `assert` (stripped
+# in release); preconditions and overflow checks stay on in `-O`. Like the debug build before it,
+# this is the portable build: no FUTE_NATIVE (AVX2/FMA) unless the environment sets it.
+# The weights: $FUTE_ENCODER_DIR when set, else .build/models/all-MiniLM-L6-v2 (fetched when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh
-models=.build/models/all-MiniLM-L6-v2
+models=${FUTE_ENCODER_DIR:-.build/models/all-MiniLM-L6-v2}
 if [[ -x Tools/fetch-minilm.sh ]]; then
   Tools/fetch-minilm.sh "$models" || echo "test: could not fetch the MiniLM weights; encoder tests will skip" >&2
 fi
-export FUTE_ENCODER_DIR="$PWD/$models"
+[[ $models == /* ]] || models="$PWD/$models"
+export FUTE_ENCODER_DIR="$models"
 log=.build/test.log
 mkdir -p .build
 set +e
-swift test "$@" 2>&1 | tee "$log"
+swift test -c release -Xswiftc -enable-testing "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 executed=$(grep -Eo 'Executed [0-9]+ tests?' "$log" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)
