@@ -6,8 +6,8 @@
 #   Tools/crash-harness.sh --release ...          # use (and build) the release binary
 #
 # Other options go to Tools/crash-harness-driver.py (--records, --dim, --batch-size, --max-delay,
-# --keep). The binary: $FUTE_BIN, else .build/release/fute-db with --release, else the debug
-# binary that `swift build` / Tools/test.sh produce (built here when missing).
+# --keep). The binary: $FUTE_BIN (.ci/run passes the release binary Tools/test.sh built), else
+# .build/release/fute-db with --release, else the debug binary of `swift build` (built here).
 # Exit status: 0 when every trial passes, 1 with findings (printed), 2 when the harness can't run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -92,9 +92,7 @@ final class ReaderBinaryTests: XCTestCase {
     }
 
     func testReadsSharedSiftQueriesWhenPresent() throws {
-        let path = readerFixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("../shared/data/siftsmall/siftsmall_query.fvecs").standardized.path
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("../shared/data not present: \(path)") }
+        let path = try TestResources.shared("data/siftsmall/siftsmall_query.fvecs")
         let rows = try VecsReader.readFvecs(path)
         XCTAssertEqual(rows.count, 100)
         XCTAssertEqual(rows[0].count, 128)

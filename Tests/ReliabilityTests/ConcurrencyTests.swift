@@ -112,19 +112,19 @@ final class ConcurrencyTests: XCTestCase {
         var values = SplitMixValues(seed: 5)
         let first = try scratch.write("first.jsonl", vectorLines(values.vectors(count: Self.batch, dimension: Self.dimension), prefix: "a"))
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "s", "--batch-size", "\(Self.batch)", first]).status, 0)
-        let big = try scratch.write("big.jsonl", vectorLines(values.vectors(count: 60 * Self.batch, dimension: Self.dimension), prefix: "b"))
+        let bigBatches = 200
+        let big = try scratch.write("big.jsonl", vectorLines(values.vectors(count: bigBatches * Self.batch, dimension: Self.dimension), prefix: "b"))
+        let progress = scratch.path("progress.log")
 
         let writer = Process()
         writer.executableURL = fute.url
-        writer.arguments = ["ingest", "--db", db, "--space", "s", "--batch-size", "\(Self.batch)", big]
+        writer.arguments = ["ingest", "--db", db, "--space", "s", "--batch-size", "\(Self.batch)", "--progress-log", progress, big]
         writer.standardOutput = FileHandle.nullDevice
         writer.standardError = FileHandle.nullDevice
-        try writer.run()
         var observed: [Int] = []
         var failures: [String] = []
         var queries = 0
-        // Reader processes, one after another in this thread and two at a time, until the writer exits.
-        while writer.isRunning || observed.isEmpty {
+        func readOnce() throws -> Int? {
             let stats = try fute.run(["stats", "--db", db, "--json"])
             let query = try fute.run(["query", "--db", db, "--space", "s", "--name", "a0", "-k", "3", "--json"])
             // check reads one snapshot: index key set == embedding set, every vector whole.
@@ -136,11 +136,36 @@ final class ConcurrencyTests: XCTestCase {
             if let object = try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any],
                let spaces = object["spaces"] as? [[String: Any]], let count = spaces.first?["embeddings"] as? Int {
                 observed.append(count)
+                return count
             } else if stats.status == 0 {
                 failures.append("stats --json unreadable: \(stats.stdout)")
             }
-            if failures.count > 5 { break }
+            return nil
         }
+        func committedBatches() -> Int {
+            ((try? String(contentsOfFile: progress, encoding: .utf8)) ?? "").split(separator: "\n").count
+        }
+
+        try writer.run()
+        // However fast the build, readers must meet the ingest half done: pause the writer (SIGSTOP)
+        // once it has committed a batch, read, then let it go on. Paused anywhere, even inside a
+        // write transaction, it must leave the readers a snapshot of whole committed batches.
+        while writer.isRunning && committedBatches() == 0 { usleep(100) }
+        XCTAssertTrue(writer.suspend(), "could not pause the writer")
+        let pausedAt = committedBatches()
+        XCTAssertTrue((1..<bigBatches).contains(pausedAt), "the writer was paused after \(pausedAt) of \(bigBatches) batches, not during the ingest")
+        var duringPause: [Int] = []
+        do {
+            defer { XCTAssertTrue(writer.resume(), "could not resume the writer") }
+            for _ in 0..<2 { if let count = try readOnce() { duringPause.append(count) } }
+        }
+        XCTAssertEqual(duringPause.count, 2)
+        for count in duringPause {
+            XCTAssertTrue(count > Self.batch && count < (1 + bigBatches) * Self.batch,
+                          "a reader during the paused ingest saw \(count), not a state between the first and the last batch")
+        }
+        // Reader processes, one after another in this thread and two at a time, until the writer exits.
+        while writer.isRunning && failures.count <= 5 { _ = try readOnce() }
         writer.waitUntilExit()
         XCTAssertEqual(writer.terminationStatus, 0)
         XCTAssertEqual(failures, [])

@@ -20,7 +20,8 @@ public struct FuteProcess: Sendable {
     public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Finds `fute-db` next to the test bundle, else in `.build/debug`; skips the test visibly when absent.
+    /// Finds `fute-db` next to the test bundle (the build the tests run in: release with
+    /// Tools/test.sh), else in `.build/debug`; skips the test visibly when absent.
     public static func locate() throws -> FuteProcess {
         var candidates: [URL] = []
         candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fute-db"))
