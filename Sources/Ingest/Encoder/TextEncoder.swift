@@ -143,7 +143,7 @@ public struct TextEncoder: Sendable {
                 }
                 for (b, pooled) in queue.withLock({ $0.done }) { store(roundBatches[b], pooled) }
                 round += roundBatches.count
-                progress?(roundBatches.last!.upperBound, order.count)
+                progress?(roundBatches[roundBatches.count - 1].upperBound, order.count)
             }
         }
         return result
