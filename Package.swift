@@ -31,13 +31,15 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
         .executableTarget(name: "fute-bench", dependencies: ["FuteDB", "Ingest", "Kernels", "Index", "CReference"],
                           path: "Benchmarks/fute-bench", swiftSettings: nativeSwift),
+        // Helpers shared by the test targets that run the `fute-db` binary (not a product).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Kernels", "Storage"]),
         .testTarget(name: "FuteDBTests", dependencies: ["FuteDB"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "FuteDB"]),
-        .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB"]),
-        .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Ingest", "Storage", "Index"]),
+        .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB", "TestSupport"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Ingest", "Storage", "Index", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

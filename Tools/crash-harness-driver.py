@@ -167,6 +167,34 @@ def check_store(binary, trial, db, have_check, replay=None):
     return json.loads(stats.stdout)
 
 
+def read_back(binary, trial, db, log, space, dim, label):
+    """(stats, acknowledged batches, stored vectors) after a kill, or None after recording a finding."""
+    stats = check_store(binary, trial, db, False)
+    if stats is None:
+        return None
+    try:
+        return stats, read_log(log), read_vectors(db, space, dim)
+    except Exception as e:  # noqa: BLE001 — every failure to read back is a finding
+        finding(trial, f"{label}: cannot read back: {e}")
+        return None
+
+
+def check_batches(trial, label, acked, prefix, B, total_items, done_what):
+    """`prefix` items of `total_items` done: whole batches of B, at least every acknowledged batch,
+    at most one unacknowledged batch more, and the progress log's lines consecutive."""
+    if prefix % B != 0 and prefix != total_items:
+        finding(trial, f"{label}: {prefix} {done_what}: not a whole number of {B}-item batches")
+    acked_items = acked[-1][2] + 1 if acked else 0
+    if prefix < acked_items:
+        finding(trial, f"{label}: {acked_items} items acknowledged in the log but only {prefix} {done_what}")
+    if prefix > acked_items + B and prefix != total_items:
+        finding(trial, f"{label}: {prefix} {done_what} but only {acked_items} acknowledged (more than one unlogged batch)")
+    for i, (batch, first, last, total) in enumerate(acked):
+        if batch != i or first != i * B or last != min(total_items, (i + 1) * B) - 1 or total != last + 1:
+            finding(trial, f"{label}: progress log line {i} is {batch} {first}-{last} {total}: not consecutive batches")
+            break
+
+
 def space_count(stats, space):
     for s in stats.get("spaces", []):
         if s.get("name") == space:
@@ -286,15 +314,10 @@ def main():
             if read_log(log):
                 finding(trial, "batches acknowledged but no store directory")
             continue  # killed before the store existed: nothing to check
-        stats = check_store(binary, trial, db, False)
-        if stats is None:
+        back = read_back(binary, trial, db, log, space, dim, kind)
+        if back is None:
             continue
-        try:
-            acked = read_log(log)
-            stored = read_vectors(db, space, dim)
-        except Exception as e:  # noqa: BLE001 — every failure to read back is a finding
-            finding(trial, f"cannot read back: {e}")
-            continue
+        stats, acked, stored = back
         names = sorted(new)
         # Records of this run present with their new bytes, in input order.
         done = [n for n in names if stored.get(n) == new[n]]
@@ -313,17 +336,7 @@ def main():
         check_store(binary, trial, db, have_check, replay)
         if done != names[:prefix]:
             finding(trial, f"{kind}: committed records are not a prefix of the input ({prefix} present, not contiguous)")
-        if prefix % B != 0 and prefix != N:
-            finding(trial, f"{kind}: {prefix} records of the run stored: not a whole number of {B}-record batches")
-        acked_records = acked[-1][2] + 1 if acked else 0
-        if prefix < acked_records:
-            finding(trial, f"{kind}: {acked_records} records acknowledged in the log but only {prefix} stored bit-identical")
-        if prefix > acked_records + B and prefix != N:
-            finding(trial, f"{kind}: {prefix} stored but only {acked_records} acknowledged (more than one unlogged batch)")
-        for i, (batch, first, last, total) in enumerate(acked):
-            if batch != i or first != i * B or last != min(N, (i + 1) * B) - 1 or total != last + 1:
-                finding(trial, f"progress log line {i} is {batch} {first}-{last} {total}: not consecutive batches")
-                break
+        check_batches(trial, kind, acked, prefix, B, N, "records stored bit-identical")
         # Everything else in the store must be exactly what was there before.
         old = {} if kind == "fresh" else v1
         expected_names = set(old) | set(done)
@@ -367,34 +380,19 @@ def delete_trial(binary, trial, db, log, args, delay, delete_list, before, space
     if not killed and status != 0:
         finding(trial, f"delete exited {status} on its own: {err.strip()[:300]}")
         return
-    stats = check_store(binary, trial, db, False)
-    if stats is None:
+    back = read_back(binary, trial, db, log, space, dim, "delete")
+    if back is None:
         return
-    try:
-        acked = read_log(log)
-        stored = read_vectors(db, space, dim)
-    except Exception as e:  # noqa: BLE001 — every failure to read back is a finding
-        finding(trial, f"delete: cannot read back: {e}")
-        return
+    stats, acked, stored = back
     L = len(delete_list)
     gone = [n for n in delete_list if n not in stored]
     prefix = len(gone)
     check_store(binary, trial, db, have_check, lambda target: replay(target, prefix))
     if gone != delete_list[:prefix]:
         finding(trial, f"delete: the {prefix} deleted names are not the first {prefix} of the list (not in order)")
-    if prefix % B != 0 and prefix != L:
-        finding(trial, f"delete: {prefix} names deleted: not a whole number of {B}-name batches")
-    acked_records = acked[-1][2] + 1 if acked else 0
-    if prefix < acked_records:
-        finding(trial, f"delete: {acked_records} deletions acknowledged in the log but only {prefix} names are gone")
-    if prefix > acked_records + B and prefix != L:
-        finding(trial, f"delete: {prefix} names gone but only {acked_records} acknowledged (more than one unlogged batch)")
+    check_batches(trial, "delete", acked, prefix, B, L, "names gone")
     if not killed and prefix != L:
         finding(trial, f"delete finished (exit 0) but only {prefix} of {L} names are gone")
-    for i, (batch, first, last, total) in enumerate(acked):
-        if batch != i or first != i * B or last != min(L, (i + 1) * B) - 1 or total != last + 1:
-            finding(trial, f"delete: progress log line {i} is {batch} {first}-{last} {total}: not consecutive batches")
-            break
     deleted = set(delete_list[:prefix])
     expected = {n: v for n, v in before.items() if n not in deleted}
     if set(stored) != set(expected):

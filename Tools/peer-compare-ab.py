@@ -7,6 +7,11 @@ best of --runs passes) and times hnswlib (batch knn_query, 1 thread, best of --r
 back to back, alternating which goes first. Reports, per binary and ef, the median of the
 per-repetition QPS ratios fute/hnswlib with their min–max spread, and the recalls.
 
+Build throughput: every repetition also builds a fresh hnswlib index (add_items, 1 thread,
+timed) and reads each fute-bench binary's build vectors/s from its JSON (its LMDB graph,
+committed every --batch vectors as `fute-bench ann` does); the table's "build" line gives the
+median [min–max] of the per-repetition ratios fute vectors/s / hnswlib vectors/s.
+
   Tools/peer-compare-ab.py --bench NEW=/path/fute-bench [--bench OLD=/path/other] \
       --dataset siftsmall --reps 5 --runs 5 [--efs 16,32,64,128]
 
@@ -38,23 +43,33 @@ def main():
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--efc", type=int, default=200)
     p.add_argument("-k", type=int, default=10)
+    p.add_argument("--batch", type=int, default=10000, help="fute-bench commit batch (vectors per write transaction)")
     a = p.parse_args()
     import hnswlib
     benches = [b.split("=", 1) for b in a.bench]
     efs = [int(x) for x in a.efs.split(",")]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     for name in a.dataset:
-        bf, qf, tf, metric = (os.path.join(a.data, x) for x in DATASETS[name][:3]) , None, None, DATASETS[name][3]
+        metric = DATASETS[name][3]
         bf, qf, tf = (os.path.join(a.data, x) for x in DATASETS[name][:3])
         base, queries = read_vecs(bf, np.float32), read_vecs(qf, np.float32)
         truth = read_vecs(tf, np.int32)[:, : a.k]
-        index = hnswlib.Index(space=metric, dim=base.shape[1])
-        index.init_index(max_elements=len(base), M=a.m, ef_construction=a.efc, random_seed=100)
-        index.set_num_threads(1)
-        index.add_items(base, np.arange(len(base)), num_threads=1)
+        index = None
+
+        def hnsw_build():
+            nonlocal index
+            index = None
+            fresh = hnswlib.Index(space=metric, dim=base.shape[1])
+            fresh.init_index(max_elements=len(base), M=a.m, ef_construction=a.efc, random_seed=100)
+            fresh.set_num_threads(1)
+            t0 = time.perf_counter()
+            fresh.add_items(base, np.arange(len(base)), num_threads=1)
+            seconds = time.perf_counter() - t0
+            index = fresh
+            return len(base) / seconds
 
         def hnsw():
-            out = {}
+            out = {"build": hnsw_build()}
             for ef in efs:
                 index.set_ef(max(ef, a.k))
                 found = index.knn_query(queries, k=a.k, num_threads=1)[0]
@@ -67,19 +82,25 @@ def main():
 
         def fute(path):
             cmd = [path, "ann", "--base", bf, "--query", qf, "--truth", tf, "--metric", metric, "--m", str(a.m),
-                   "--ef-construction", str(a.efc), "--ef", a.efs, "-k", str(a.k), "--runs", str(a.runs), "--json"]
+                   "--ef-construction", str(a.efc), "--ef", a.efs, "-k", str(a.k), "--runs", str(a.runs),
+                   "--batch", str(a.batch), "--json"]
             r = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
             j = json.loads(r.stdout[r.stdout.index("{"):])
-            return {row["ef"]: (row["qps"], row["recall_at_k"]) for row in j["results"]}
+            out = {row["ef"]: (row["qps"], row["recall_at_k"]) for row in j["results"]}
+            out["build"] = j["vectors_per_second"]
+            return out
 
-        ratios = {lab: {ef: [] for ef in efs} for lab, _ in benches}
+        ratios = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches}
         recalls = {}
-        qps = {lab: {ef: [] for ef in efs} for lab, _ in benches + [("hnswlib", None)]}
+        qps = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches + [("hnswlib", None)]}
         for rep in range(a.reps):
             order = benches if rep % 2 == 0 else list(reversed(benches))
             h_before = hnsw() if rep % 2 == 0 else None
             res = {lab: fute(path) for lab, path in order}
             h = h_before or hnsw()
+            qps["hnswlib"]["build"].append(h["build"])
+            for lab, _ in benches:
+                qps[lab]["build"].append(res[lab]["build"]); ratios[lab]["build"].append(res[lab]["build"] / h["build"])
             for ef in efs:
                 qps["hnswlib"][ef].append(h[ef][0]); recalls["hnswlib", ef] = h[ef][1]
                 for lab, _ in benches:
@@ -97,6 +118,11 @@ def main():
                 r = ratios[lab][ef]
                 line += f" | {recalls[lab, ef]:>10.4f} {statistics.median(qps[lab][ef]):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
             print(line, flush=True)
+        line = f"{'build vectors/s':>15} {statistics.median(qps['hnswlib']['build']):>10.0f}"
+        for lab, _ in benches:
+            r = ratios[lab]["build"]
+            line += f" | {'':>10} {statistics.median(qps[lab]['build']):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
+        print(line + f"   (fute commit batch {a.batch})", flush=True)
 
 
 if __name__ == "__main__":

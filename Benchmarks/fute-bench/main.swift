@@ -9,9 +9,12 @@ usage: fute-bench <command> [options]
 
 commands:
   ann      --base F --query F [--truth F.ivecs] --metric l2|cosine|ip [--m 16] [--ef-construction 200]
-           [--ef 16,32,64,128,256] [-k 10] [--batch 10000] [--store lmdb|memory] [--runs 3] [--limit N] [--json]
+           [--ef 16,32,64,128,256] [-k 10] [--batch 10000] [--store lmdb|memory] [--runs 3] [--limit N]
+           [--one-shot] [--json]
            Build an index in a temporary LMDB store; recall@1/@k, QPS, p50/p99 per ef; build time,
            bytes on disk per vector, open time. Truth from --truth or exact BLAS search.
+           --one-shot: every query in its own read transaction with its own searcher (as one
+           FuteDB `nearest` call), instead of one searcher for all queries.
   sweep    same inputs as ann; builds every M in --ms (8,16,32) × efConstruction in --efcs (100,200,400)
   insert   --base F --metric M [--batches 1,10,100,1000] [--limit 5000] [--json]
            insert throughput by commit batch size (vectors per write transaction)
@@ -78,7 +81,7 @@ func main() throws {
     printBuildBanner()
     switch command {
     case "ann":
-        let o = try Options(args, flags: ["json"], known: annOptions)
+        let o = try Options(args, flags: ["json", "one-shot"], known: annOptions)
         let inputs = try loadAnnInputs(o)
         let parameters = HNSWParameters(m: try o.int("m", default: 16), efConstruction: try o.int("ef-construction", default: 200))
         try parameters.validate()
@@ -86,7 +89,8 @@ func main() throws {
         guard store == "lmdb" || store == "memory" else { throw BenchError("--store must be lmdb or memory", usage: true) }
         let result = try runAnn(name: inputs.name, base: inputs.base, queries: inputs.queries, truth: inputs.truth, metric: inputs.metric,
                                 parameters: parameters, efs: try o.ints("ef", default: [16, 32, 64, 128, 256]), k: inputs.k,
-                                batch: try o.int("batch", default: 10_000), store: store, runs: try o.int("runs", default: 3))
+                                batch: try o.int("batch", default: 10_000), store: store, runs: try o.int("runs", default: 3),
+                                oneShot: o.flag("one-shot"))
         if o.flag("json") { print(jsonString(result.json)) } else { result.printTable() }
     case "sweep":
         let o = try Options(args, flags: ["json"], known: annOptions)

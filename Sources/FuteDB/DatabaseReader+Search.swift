@@ -127,15 +127,19 @@ extension DatabaseReader {
         guard kind != nil || excluding != nil else { return (nil, nil) }
         var allowed: Set<UInt64>?
         if let kind {
-            // The kind sits in the second byte of a subject record: no JSON decoding per subject.
-            var ids = Set<UInt64>()
-            try transaction.forEach(in: layout.subjects) { key, value in
-                guard let stored = RecordCoding.subjectKind(value) else {
-                    throw FuteError(.corrupted, "a subject record is unreadable; restore the store from a backup")
+            if kindMembers.isEmpty {
+                // One pass files every subject under its kind; the kind sits in the second byte of a
+                // subject record, so there is no JSON decoding per subject.
+                var members: [SubjectKind: Set<UInt64>] = Dictionary(uniqueKeysWithValues: SubjectKind.allCases.map { ($0, []) })
+                try transaction.forEach(in: layout.subjects) { key, value in
+                    guard let stored = RecordCoding.subjectKind(value) else {
+                        throw FuteError(.corrupted, "a subject record is unreadable; restore the store from a backup")
+                    }
+                    members[stored, default: []].insert(try RecordCoding.subjectID(subjectKey: key))
                 }
-                if stored == kind { ids.insert(try RecordCoding.subjectID(subjectKey: key)) }
+                kindMembers = members
             }
-            allowed = ids
+            allowed = kindMembers[kind] ?? []
         }
         return ({ [allowed] id in id != excluding && (allowed?.contains(id) ?? true) }, allowed?.count)
     }

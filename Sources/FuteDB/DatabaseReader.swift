@@ -34,6 +34,11 @@ public class DatabaseReader {
     /// writer updates the cache when it creates or removes a space).
     var spaceCache: [String: StoredSpace] = [:]
 
+    /// Subject ids per kind, collected on the first kind-filtered search of this transaction so
+    /// that later searches in the same snapshot do not rescan every subject record (the writer
+    /// drops it whenever it adds, changes or deletes a subject).
+    var kindMembers: [SubjectKind: Set<UInt64>] = [:]
+
     func storedSpace(named name: String) throws -> StoredSpace? {
         if let cached = spaceCache[name] { return cached }
         try Validation.name(name, field: "space")

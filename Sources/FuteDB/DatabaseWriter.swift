@@ -83,6 +83,7 @@ public final class DatabaseWriter: DatabaseReader {
             try writeTransaction.put(BigEndian.bytes(id), forKey: subject.name, in: layout.subjectIDs)
         }
         try writeTransaction.put(try RecordCoding.encodeSubject(subject), forKey: FixedWidthKey(id), in: layout.subjects, appending: true)
+        kindMembers.removeAll()
     }
 
     /// Deletes a subject with its embeddings in every space and every observation naming it.
@@ -102,6 +103,7 @@ public final class DatabaseWriter: DatabaseReader {
         for key in asSource { try writeTransaction.delete(key, in: layout.observations) }
         try writeTransaction.delete(FixedWidthKey(id), in: layout.subjects)
         try writeTransaction.delete(name, in: layout.subjectIDs)
+        kindMembers.removeAll()
         return true
     }
 

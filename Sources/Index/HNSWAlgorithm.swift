@@ -195,16 +195,28 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         }
         var current = entry
         var currentDistance = try store.distance(vector, to: entry)
+        // The LMDB store's specialised loop (same results; inlined kernel, raw buffers).
+        let fast = store as? any SpecialisedLayerSearch
         var layer = top
-        while layer > level {
-            (current, currentDistance) = try greedy(vector, from: current, distance: currentDistance, layer: layer)
-            layer -= 1
+        if let fast {
+            if top > level { (current, currentDistance) = try fast.descend(vector, from: current, distance: currentDistance, top: top, to: level) }
+        } else {
+            while layer > level {
+                (current, currentDistance) = try greedy(vector, from: current, distance: currentDistance, layer: layer)
+                layer -= 1
+            }
         }
         layer = min(level, top)
         while layer >= 0 {
-            try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
-                            layer: layer, context: &context, isAllowed: { $0 != slot })
-            var found = drainResults(&context)
+            var found: [(slot: UInt32, distance: Float)]
+            if let fast {
+                found = try fast.searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
+                                             layer: layer, excluding: slot, scratch: context.scratch())
+            } else {
+                try searchLayer(vector, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
+                                layer: layer, context: &context, isAllowed: { $0 != slot })
+                found = drainResults(&context)
+            }
             sortCandidates(&found, base: slot)
             let selected = try selectByHeuristic(found, m: parameters.m)
             try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))
@@ -225,6 +237,21 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         }
         if level > top { try store.setEntryPoint((slot, level)) }
         return slot
+    }
+
+    /// Makes every live node reachable from the entry point on layer 0 again after inserts.
+    ///
+    /// Re-selecting a full neighbour list drops a link, and the local guard against cutting a
+    /// node off (``keepNodesAtRisk``: does one of its neighbours link back?) cannot see a small
+    /// group of nodes that link only among themselves and lose their one way in; a new entry
+    /// point of a higher level can also start where the rest of layer 0 is not reachable.
+    /// At small `efConstruction` (≤ 2·M) a few percent of graphs ended up with such groups.
+    /// So a batch of inserts ends with one traversal of layer 0 from the entry point (O(n·M)
+    /// link reads; the same walk ``remove(key:)`` does), and each cut-off group is linked from
+    /// its nearest reachable node (``reconnectLayerZero``).
+    public func restoreReachability() throws {
+        guard let (entry, _) = try store.entryPoint() else { return }
+        try reconnectLayerZero(from: entry, live: try store.liveSlots(), excluding: UInt32.max)
     }
 
     /// Adds `target` to `source`'s links on `layer`, re-selecting by the heuristic when full.
@@ -386,38 +413,23 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         return true
     }
 
-    /// Makes every live node reachable from `entry` on layer 0 again after a repair.
+    /// Makes every live node reachable from `entry` on layer 0 again after a repair or a batch
+    /// of inserts.
     ///
-    /// The local repair above only counts in-links of the deleted node's out-neighbours, but the
-    /// re-selection of its in-neighbours (and the mutual links it adds, which prune other lists)
-    /// can drop the last in-link of any node, or cut off a small group that only links among
-    /// itself. So one traversal of layer 0 from the entry point (the same order of work as the
-    /// in-neighbour scan) finds what is cut off, and each cut-off node is linked from its nearest
-    /// reachable node with room. When a link has to be replaced, the traversal runs again, so a
-    /// node that loses its way in that way is re-attached too (bounded number of rounds).
+    /// The local repair of ``remove(key:)`` only counts in-links of the deleted node's
+    /// out-neighbours, and insertion's local guard only asks whether a dropped node's
+    /// neighbours link back; neither sees a small group of nodes that link only among
+    /// themselves losing their one way in. So a traversal of layer 0 from the entry point finds
+    /// what is cut off, and the root of each cut-off group is linked from its nearest reachable
+    /// node with room (``attach``). Every round strictly grows the reachable set (``attach``
+    /// verifies it when it has to replace a link), so this ends within `n` rounds.
     func reconnectLayerZero(from entry: UInt32, live allLive: [UInt32], excluding deleted: UInt32) throws {
-        let live = allLive.filter { $0 != deleted }
-        let capacity = store.slotCapacity
+        let live = deleted == UInt32.max ? allLive : allLive.filter { $0 != deleted }
+        guard Int(entry) < store.slotCapacity else { return }
+        var (seen, reached) = try reachLayerZero(from: entry, excluding: deleted)
         var rounds = 0
-        let maxRounds = 2 * live.count + 2
-        while rounds < maxRounds {
+        while reached < live.count && rounds <= live.count {
             rounds += 1
-            var seen = [Bool](repeating: false, count: capacity)
-            if Int(deleted) < capacity { seen[Int(deleted)] = true }   // never traversed
-            guard Int(entry) < capacity else { return }
-            seen[Int(entry)] = true
-            var reached = 1
-            var stack = [entry]
-            while let s = stack.popLast() {
-                try store.withNeighbors(of: s, layer: 0) { links in
-                    for n in links where Int(n) < capacity && !seen[Int(n)] {
-                        seen[Int(n)] = true
-                        reached += 1
-                        stack.append(n)
-                    }
-                }
-            }
-            if reached >= live.count { return }
             let cut = live.filter { !seen[Int($0)] }
             if cut.isEmpty { return }
             // In-degrees, to attach the root of a cut-off group (a node nothing links to) and to
@@ -429,16 +441,44 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                 }
             }
             let root = cut.first(where: { (inDegree[$0] ?? 0) == 0 }) ?? cut[0]
-            let reachable = Set(live.filter { seen[Int($0)] })
-            guard try attach(root, reachable: reachable, inDegree: inDegree, excluding: deleted) else { return }
+            guard let grown = try attach(root, seen: seen, reached: reached, live: live, inDegree: inDegree, excluding: deleted) else { return }
+            (seen, reached) = grown
         }
     }
 
-    /// Links `node` on layer 0 from its nearest node in `reachable` that has room; when all of
-    /// the near ones are full, replaces in the nearest one the farthest link whose target has
-    /// another in-link (else its farthest link).
-    func attach(_ node: UInt32, reachable: Set<UInt32>, inDegree: [UInt32: Int], excluding deleted: UInt32) throws -> Bool {
-        guard let (entry, top) = try store.entryPoint() else { return false }
+    /// Layer-0 traversal from `entry` (never through `deleted`): which slots it reaches, and
+    /// how many.
+    func reachLayerZero(from entry: UInt32, excluding deleted: UInt32) throws -> (seen: [Bool], reached: Int) {
+        let capacity = store.slotCapacity
+        var seen = [Bool](repeating: false, count: capacity)
+        guard Int(entry) < capacity else { return (seen, 0) }
+        if Int(deleted) < capacity { seen[Int(deleted)] = true }   // never traversed
+        seen[Int(entry)] = true
+        var reached = 1
+        var stack = [entry]
+        while let s = stack.popLast() {
+            try store.withNeighbors(of: s, layer: 0) { links in
+                for n in links where Int(n) < capacity && !seen[Int(n)] {
+                    seen[Int(n)] = true
+                    reached += 1
+                    stack.append(n)
+                }
+            }
+        }
+        if Int(deleted) < capacity { seen[Int(deleted)] = false }
+        return (seen, reached)
+    }
+
+    /// Links `node` on layer 0 from a reachable node, preferring (1) the nearest found by a
+    /// search with room for a link, then (2) the nearest reachable node with room (a scan),
+    /// and only when every reachable node is full (3) replaces a link in one of the nearest,
+    /// keeping the replacement only if the traversal afterwards reaches more nodes than
+    /// before. Returns the new traversal, or nil when nothing could be done.
+    func attach(_ node: UInt32, seen: [Bool], reached: Int, live: [UInt32], inDegree: [UInt32: Int],
+                excluding deleted: UInt32) throws -> (seen: [Bool], reached: Int)? {
+        guard let (entry, top) = try store.entryPoint() else { return nil }
+        let capacity = maxLinks(0)
+        @inline(__always) func isReached(_ s: UInt32) -> Bool { Int(s) < seen.count && seen[Int(s)] }
         var context = SearchContext()
         let found: [(slot: UInt32, distance: Float)] = try store.withVector(of: node) { v in
             var current = entry
@@ -450,31 +490,51 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
             }
             try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, 2 * parameters.maxLinksLayer0),
                             layer: 0, context: &context,
-                            isAllowed: { $0 != node && $0 != deleted && reachable.contains($0) })
+                            isAllowed: { $0 != node && $0 != deleted && isReached($0) })
             return drainResults(&context)
         }
-        let capacity = maxLinks(0)
+        // Adding a link never cuts anything off: the traversal can only grow.
+        func link(from host: UInt32, _ links: [UInt32]) throws -> (seen: [Bool], reached: Int) {
+            try store.setNeighbors(of: host, layer: 0, links + [node])
+            return try reachLayerZero(from: entry, excluding: deleted)
+        }
         for candidate in found {
             let links = try store.neighbors(of: candidate.slot, layer: 0)
-            if links.contains(node) { return false }
-            if links.count < capacity {
-                try store.setNeighbors(of: candidate.slot, layer: 0, links + [node])
-                return true
+            if links.contains(node) { return nil }  // cannot be: `node` is not reached
+            if links.count < capacity { return try link(from: candidate.slot, links) }
+        }
+        // Every node the search found is full: the nearest reachable node with room, by scan.
+        var scanned: [(slot: UInt32, distance: Float)] = []
+        try store.withVector(of: node) { v in
+            for s in live where s != node && s != deleted && isReached(s) {
+                scanned.append((s, try store.distance(v, to: s)))
             }
         }
-        let host = found.first?.slot ?? entry
-        guard reachable.contains(host) else { return false }
-        var links = try store.neighbors(of: host, layer: 0)
-        if links.count < capacity {
-            try store.setNeighbors(of: host, layer: 0, links + [node])
-            return true
+        scanned.sort(by: ascending)
+        for candidate in scanned {
+            let links = try store.neighbors(of: candidate.slot, layer: 0)
+            if links.count < capacity { return try link(from: candidate.slot, links) }
         }
-        let distances = try store.withVector(of: host) { v in try links.map { try store.distance(v, to: $0) } }
-        let order = distances.indices.sorted { distances[$0] > distances[$1] }
-        guard let victim = order.first(where: { (inDegree[links[$0]] ?? 0) >= 2 }) ?? order.first else { return false }
-        links[victim] = node
-        try store.setNeighbors(of: host, layer: 0, links)
-        return true
+        // Every reachable node is full: replace a link of a near node, farthest link first,
+        // preferring targets with another in-link; keep the change only if it helps.
+        for candidate in scanned.prefix(8) {
+            let host = candidate.slot
+            let links = try store.neighbors(of: host, layer: 0)
+            let distances = try store.withVector(of: host) { v in try links.map { try store.distance(v, to: $0) } }
+            let order = links.indices.sorted { a, b in
+                let sa = (inDegree[links[a]] ?? 0) >= 2, sb = (inDegree[links[b]] ?? 0) >= 2
+                return sa != sb ? sa : distances[a] > distances[b]
+            }
+            for victim in order {
+                var replaced = links
+                replaced[victim] = node
+                try store.setNeighbors(of: host, layer: 0, replaced)
+                let after = try reachLayerZero(from: entry, excluding: deleted)
+                if after.reached > reached { return after }
+                try store.setNeighbors(of: host, layer: 0, links)
+            }
+        }
+        return nil
     }
 
     /// Links `orphan` from a near node on `layer` so it is reachable again.

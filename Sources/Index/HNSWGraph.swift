@@ -117,6 +117,8 @@ public struct HNSWGraph: Sendable {
         let writer = HNSWWriter(store: store, parameters: store.header.parameters)
         defer { writer.isValid = false }
         let result = try body(writer)
+        // One reachability walk per batch, not per insert (see restoreReachability).
+        if writer.inserted { try writer.algorithm.restoreReachability() }
         try store.flush()
         return result
     }
@@ -139,11 +141,17 @@ public struct HNSWGraph: Sendable {
     }
 
     /// Lends a searcher that keeps its block table and visited set across many queries in one
-    /// read transaction (the fast path for batches).
+    /// read transaction (the fast path for batches). Its scratch memory (visited marks, heaps)
+    /// comes from a process-wide pool, so a searcher per query does not allocate and clear
+    /// the visited marks every time.
     public func withSearcher<R>(in txn: ReadTransaction, _ body: (HNSWSearcher) throws -> R) throws -> R {
         let store = try makeStore(in: txn)
-        let searcher = HNSWSearcher(store: store, parameters: store.header.parameters)
-        defer { searcher.isValid = false }
+        let scratch = SearchScratchPool.shared.take()
+        let searcher = HNSWSearcher(store: store, parameters: store.header.parameters, scratch: scratch)
+        defer {
+            searcher.isValid = false
+            SearchScratchPool.shared.give(scratch)
+        }
         return try body(searcher)
     }
 
@@ -170,6 +178,8 @@ public final class HNSWWriter {
     let parameters: HNSWParameters
     var context = SearchContext()
     var isValid = true
+    /// Whether this batch inserted anything (then it ends with a reachability walk).
+    var inserted = false
 
     init(store: LMDBNodeStore, parameters: HNSWParameters) {
         self.store = store
@@ -182,6 +192,7 @@ public final class HNSWWriter {
     public func insert(key: UInt64, vector: [Float]) throws {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         try checkVector(vector, dimension: store.dimension)
+        inserted = true
         if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }
         try vector.withUnsafeBufferPointer { v in
             _ = try algorithm.insert(key: key, vector: v.baseAddress!, context: &context)  // safe: dimension > 0
@@ -193,6 +204,7 @@ public final class HNSWWriter {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         let d = store.dimension
         guard rows.count % d == 0, let base = rows.baseAddress else { return }
+        inserted = true
         for i in 0..<(rows.count / d) {
             let key = firstKey + UInt64(i)
             if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }
@@ -212,13 +224,13 @@ public final class HNSWWriter {
 public final class HNSWSearcher {
     let store: LMDBNodeStore
     let parameters: HNSWParameters
-    var context = SearchContext()
-    let scratch = LayerZeroScratch()
+    let scratch: SearchScratch
     var isValid = true
 
-    init(store: LMDBNodeStore, parameters: HNSWParameters) {
+    init(store: LMDBNodeStore, parameters: HNSWParameters, scratch: SearchScratch) {
         self.store = store
         self.parameters = parameters
+        self.scratch = scratch
     }
 
     /// Number of vectors in the graph.
@@ -239,16 +251,13 @@ public final class HNSWSearcher {
         if filter == nil {
             // The hot path: the specialised loop (same algorithm and results as the generic one).
             let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
-                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), scratch: scratch) : []
+                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, scratch: scratch.layer) : []
             }
-            var out: [(key: UInt64, distance: Float)] = []
-            out.reserveCapacity(min(k, found.count))
-            for f in found.prefix(k) { out.append((key: try store.key(of: f.slot), distance: f.distance)) }
-            return out
+            return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
         }
         let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
         let found = try HNSWAlgorithm(store: store, parameters: parameters)
-            .search(query, k: k, ef: ef ?? parameters.efSearch, context: &context, isAllowed: allowed)
+            .search(query, k: k, ef: ef ?? parameters.efSearch, context: &scratch.context, isAllowed: allowed)
         return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
     }
 }

@@ -43,7 +43,28 @@ public final class HNSWIndex {
     public func contains(key: UInt64) -> Bool { store.keyToSlot[key] != nil }
 
     /// Inserts `vector` under `key`, replacing any vector stored under it.
+    ///
+    /// Ends with a walk of layer 0 that re-attaches any node the insert cut off
+    /// (``HNSWAlgorithm/restoreReachability()``), O(n·M): to load many vectors, use
+    /// ``insert(contentsOf:)``, which walks once.
     public func insert(key: UInt64, vector: [Float]) throws {
+        try insertWithoutWalk(key: key, vector: vector)
+        try algorithm.restoreReachability()
+    }
+
+    /// Inserts many (key, vector) pairs in order, each replacing any vector stored under its
+    /// key; one reachability walk at the end (as one LMDB write batch does).
+    public func insert(contentsOf items: [(key: UInt64, vector: [Float])]) throws {
+        do {
+            for item in items { try insertWithoutWalk(key: item.key, vector: item.vector) }
+        } catch {
+            try algorithm.restoreReachability()  // the items inserted before the failure stay
+            throw error
+        }
+        try algorithm.restoreReachability()
+    }
+
+    func insertWithoutWalk(key: UInt64, vector: [Float]) throws {
         try checkVector(vector, dimension: store.dimension)
         if contains(key: key) { try algorithm.remove(key: key) }
         try vector.withUnsafeBufferPointer { v in

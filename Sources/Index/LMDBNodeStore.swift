@@ -97,7 +97,7 @@ final class LMDBNodeStore: HNSWNodeStore {
     var tableCount = 0
     var touchedBlocks: [Int] = []
     /// Committed upper-layer records looked up in this transaction (addresses in the map).
-    var upperCache: [UInt32: UnsafeRawBufferPointer] = [:]
+    var upperCache = SlotAddressMap()
     /// Private, modified copies of blocks (write transactions).
     var dirtyBlocks: [Int: UnsafeMutableRawPointer] = [:]
     /// Pending upper-layer link records: slot → record (nil = delete).
@@ -123,12 +123,40 @@ final class LMDBNodeStore: HNSWNodeStore {
         self.nodesPerBlock = header.nodesPerBlock
         self.divisionMagic = header.nodesPerBlock > 1 ? UInt64.max / UInt64(header.nodesPerBlock) + 1 : 0
         self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
+        // A read transaction sees one committed snapshot: adopt the addresses an earlier
+        // reader of the same snapshot looked up (see SnapshotAddresses).
+        if writer == nil {
+            let snapshot = txn.id
+            self.snapshot = snapshot
+            if let kept = SnapshotAddressPool.shared.take(environment: txn.environment, space: space, snapshot: snapshot,
+                                                          blockBytes: blockBytes) {
+                table.deallocate()
+                upperCache.deallocate()
+                table = kept.table
+                tableCount = kept.tableCount
+                touchedBlocks = kept.touchedBlocks
+                upperCache = kept.upperCache
+                ownedCopies = kept.ownedCopies
+                kept.disown()
+            }
+        }
     }
 
+    /// The snapshot (`mdb_txn_id`) of a read transaction; nil for a write.
+    private(set) var snapshot: Int?
+
     deinit {
-        table.deallocate()
+        if let snapshot, dirtyBlocks.isEmpty {
+            SnapshotAddressPool.shared.give(SnapshotAddresses(
+                environment: txn.environment, space: space, snapshot: snapshot, blockBytes: blockBytes,
+                table: table, tableCount: tableCount, touchedBlocks: touchedBlocks, upperCache: upperCache,
+                ownedCopies: ownedCopies))
+        } else {
+            upperCache.deallocate()
+            table.deallocate()
+            for p in ownedCopies { p.deallocate() }
+        }
         for (_, p) in dirtyBlocks { p.deallocate() }
-        for p in ownedCopies { p.deallocate() }
     }
 
     var dimension: Int { header.dimension }
@@ -259,7 +287,7 @@ final class LMDBNodeStore: HNSWNodeStore {
             return try body(UnsafeBufferPointer(start: links, count: min(count, layout.maxLinks0)))
         }
         let stride = 1 + maxLinks
-        if let pending = pendingUpper[slot] {
+        if !pendingUpper.isEmpty, let pending = pendingUpper[slot] {
             guard let record = pending, record.count >= layer * stride else {
                 throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
             }
@@ -286,10 +314,10 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// its address is kept (like block addresses; see the type's "Safety of the kept
     /// addresses") — the greedy descent revisits the same few upper nodes on every query.
     func upperRecord(_ slot: UInt32) throws -> UnsafeRawBufferPointer {
-        if let cached = upperCache[slot] { return cached }
+        if let cached = upperCache.find(slot) { return cached }
         let found: UnsafeRawBufferPointer? = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { $0 }
         guard let found else { throw IndexError(.corrupted, "slot \(slot) has no upper-layer record; rebuild the index") }
-        upperCache[slot] = found
+        upperCache.insert(slot, found)
         return found
     }
 
@@ -450,3 +478,169 @@ let prefetchLimit: Int = {
     if let s = getenv("FUTE_PREFETCH_BYTES"), let v = Int(String(cString: s)), v >= 0 { return v }
     return 2048
 }()
+
+/// Slot → committed upper-layer record address, for one transaction: open addressing with a
+/// multiplicative hash in a manually allocated table (the greedy descent looks up a few upper
+/// nodes per query; a `Dictionary` lookup, hashing with SipHash, cost ~10% of a small-ef query).
+/// Addresses follow the rules of ``LMDBNodeStore``'s "Safety of the kept addresses".
+struct SlotAddressMap {
+    private static let empty = UInt32.max  // never a slot (fewer than 2³² slots)
+    private var keys: UnsafeMutablePointer<UInt32>
+    private var values: UnsafeMutablePointer<UnsafeRawBufferPointer>
+    private var mask = 15
+    private(set) var count = 0
+
+    init() {
+        keys = UnsafeMutablePointer.allocate(capacity: 16)
+        keys.initialize(repeating: SlotAddressMap.empty, count: 16)
+        values = UnsafeMutablePointer.allocate(capacity: 16)
+    }
+
+    func deallocate() {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    @inline(__always)
+    private static func bucket(_ slot: UInt32, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(slot) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    @inline(__always)
+    func find(_ slot: UInt32) -> UnsafeRawBufferPointer? {
+        var i = SlotAddressMap.bucket(slot, mask)
+        while true {
+            let k = keys[i]
+            if k == slot { return values[i] }
+            if k == SlotAddressMap.empty { return nil }
+            i = (i &+ 1) & mask
+        }
+    }
+
+    mutating func insert(_ slot: UInt32, _ value: UnsafeRawBufferPointer) {
+        if 2 * (count + 1) > mask + 1 { grow() }
+        var i = SlotAddressMap.bucket(slot, mask)
+        while keys[i] != SlotAddressMap.empty && keys[i] != slot { i = (i &+ 1) & mask }
+        if keys[i] == SlotAddressMap.empty { count += 1 }
+        keys[i] = slot
+        values[i] = value
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldValues = values, oldCapacity = mask + 1
+        let capacity = oldCapacity * 2
+        keys = UnsafeMutablePointer.allocate(capacity: capacity)
+        keys.initialize(repeating: SlotAddressMap.empty, count: capacity)
+        values = UnsafeMutablePointer.allocate(capacity: capacity)
+        mask = capacity - 1
+        count = 0
+        for i in 0..<oldCapacity where oldKeys[i] != SlotAddressMap.empty { insert(oldKeys[i], oldValues[i]) }
+        oldKeys.deallocate()
+        oldValues.deallocate()
+    }
+
+    /// Forgets every entry (keeps the table).
+    mutating func removeAll() {
+        guard count > 0 else { return }
+        keys.update(repeating: SlotAddressMap.empty, count: mask + 1)
+        count = 0
+    }
+}
+
+/// The addresses a read-only store looked up in one snapshot — block table, upper-layer
+/// records, copies of misaligned blocks — kept for the next reader of the same snapshot.
+///
+/// Why this is safe: a read transaction with id `n` sees the snapshot committed as `n`, and
+/// a new read transaction only ever sees the latest commit. So a later reader with the same id
+/// means no commit happened in between: no page of snapshot `n` was freed or rewritten, and
+/// the map was not moved (Storage remaps only to adopt a map another process grew, and that
+/// process's commit changed the id; a Storage that remapped on its own would break this).
+/// The pages stay valid for as long as that reader's transaction is open. The environment is
+/// matched by identity and held weakly: a closed, released environment never matches again.
+/// Addresses are only ever dereferenced by a store whose own transaction sees that snapshot.
+///
+/// Without this, one query per read transaction (FuteDB's `nearest`) paid one `mdb_get` per
+/// block it touched, every time: most of a small-ef query on siftsmall.
+final class SnapshotAddresses: @unchecked Sendable {  // safe: owned by one store, or by the pool under its lock
+    weak var environment: Environment?
+    let environmentID: ObjectIdentifier
+    let space: UInt32
+    let snapshot: Int
+    let blockBytes: Int
+    private(set) var table: UnsafeMutablePointer<UnsafeRawPointer?>
+    private(set) var tableCount: Int
+    private(set) var touchedBlocks: [Int]
+    private(set) var upperCache: SlotAddressMap
+    private(set) var ownedCopies: [UnsafeMutableRawPointer]
+    private var owns = true
+
+    init(environment: Environment, space: UInt32, snapshot: Int, blockBytes: Int, table: UnsafeMutablePointer<UnsafeRawPointer?>,
+         tableCount: Int, touchedBlocks: [Int], upperCache: SlotAddressMap, ownedCopies: [UnsafeMutableRawPointer]) {
+        self.environment = environment
+        self.environmentID = ObjectIdentifier(environment)
+        self.space = space
+        self.snapshot = snapshot
+        self.blockBytes = blockBytes
+        self.table = table
+        self.tableCount = tableCount
+        self.touchedBlocks = touchedBlocks
+        self.upperCache = upperCache
+        self.ownedCopies = ownedCopies
+    }
+
+    /// The memory now belongs to the store that adopted it.
+    func disown() { owns = false }
+
+    func matches(_ environment: Environment, space: UInt32, snapshot: Int, blockBytes: Int) -> Bool {
+        self.environment === environment && environmentID == ObjectIdentifier(environment) && self.space == space
+            && self.snapshot == snapshot && self.blockBytes == blockBytes
+    }
+
+    deinit {
+        guard owns else { return }
+        table.deallocate()
+        upperCache.deallocate()
+        for p in ownedCopies { p.deallocate() }
+    }
+}
+
+/// Process-wide pool of ``SnapshotAddresses``: each is handed to one store at a time.
+final class SnapshotAddressPool: @unchecked Sendable {  // safe: `kept` is only touched under `lock`
+    static let shared = SnapshotAddressPool()
+    private let lock = NSLock()
+    private var kept: [SnapshotAddresses] = []
+    private let limit = 8
+    /// How many stores adopted kept addresses (for tests).
+    private var adoptions = 0
+    var adoptionCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return adoptions
+    }
+
+    /// Addresses for this snapshot of this space, if a reader left some.
+    func take(environment: Environment, space: UInt32, snapshot: Int, blockBytes: Int) -> SnapshotAddresses? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let i = kept.lastIndex(where: { $0.matches(environment, space: space, snapshot: snapshot, blockBytes: blockBytes) }) else { return nil }
+        adoptions += 1
+        return kept.remove(at: i)
+    }
+
+    /// Keeps `addresses` for the next reader; drops those of older snapshots of the same space
+    /// (no new reader can see them) and of released environments.
+    func give(_ addresses: SnapshotAddresses) {
+        var dropped: [SnapshotAddresses] = []
+        lock.lock()
+        kept.removeAll { other in
+            let stale = other.environment == nil
+                || (other.environmentID == addresses.environmentID && other.space == addresses.space && other.snapshot < addresses.snapshot)
+            if stale { dropped.append(other) }
+            return stale
+        }
+        if addresses.environment != nil { kept.append(addresses) } else { dropped.append(addresses) }
+        if kept.count > limit { dropped.append(kept.removeFirst()) }
+        lock.unlock()
+        _ = dropped  // released (and freed) outside the lock
+    }
+}

@@ -158,14 +158,18 @@ struct RawHeap {
         let n = count
         guard n > 0 else { return top }
         let last = base[n]
+        // A sentinel in the freed place: a right child at n never wins, so the choice between
+        // the children needs no bounds test and compiles to a select instead of a branch that
+        // mispredicts half the time.
+        base[n] = UInt64.max
         var parent = 0
         while true {
             let left = 2 &* parent &+ 1
             if left >= n { break }
-            var best = left
-            let r = left &+ 1
-            if r < n, base[r] < base[left] { best = r }
-            let b = base[best]
+            let l = base[left], r = base[left &+ 1]
+            let rightWins = r < l
+            let best = left &+ (rightWins ? 1 : 0)
+            let b = rightWins ? r : l
             if b < last {
                 base[parent] = b
                 parent = best
@@ -188,11 +192,13 @@ final class LayerZeroScratch {
     /// The unvisited neighbours of the node being expanded, and their vectors.
     var freshSlots: UnsafeMutablePointer<UInt32> = UnsafeMutablePointer.allocate(capacity: 1)
     var freshVectors: UnsafeMutablePointer<UnsafeRawPointer> = UnsafeMutablePointer.allocate(capacity: 1)
+    var freshDistances: UnsafeMutablePointer<Float> = UnsafeMutablePointer.allocate(capacity: 1)
     var freshCapacity = 0
 
     deinit {
         freshSlots.deallocate()
         freshVectors.deallocate()
+        freshDistances.deallocate()
         marks.deallocate()
         candidates.deallocate()
         results.deallocate()
@@ -203,8 +209,10 @@ final class LayerZeroScratch {
         guard count > freshCapacity else { return }
         freshSlots.deallocate()
         freshVectors.deallocate()
+        freshDistances.deallocate()
         freshSlots = UnsafeMutablePointer.allocate(capacity: count)
         freshVectors = UnsafeMutablePointer.allocate(capacity: count)
+        freshDistances = UnsafeMutablePointer.allocate(capacity: count)
         freshCapacity = count
     }
 
@@ -227,68 +235,111 @@ final class LayerZeroScratch {
     }
 }
 
-extension LMDBNodeStore {
+/// Pointer arithmetic from a slot to its record, through a block table the caller sized to the
+/// slot count first (so a miss — ``LMDBNodeStore/lookUpBlock(_:)`` — fills an entry but never
+/// reallocates the table while this copy of its address is in use).
+struct RecordAddressing {
+    let table: UnsafeMutablePointer<UnsafeRawPointer?>
+    let nodesPerBlock: Int
+    let magic: UInt64
+    let stride: Int
+
+    @inline(__always)
+    func record(_ slot: UInt32, _ store: LMDBNodeStore) throws -> UnsafeRawPointer {
+        let npb = nodesPerBlock
+        let block = npb == 1 ? Int(slot) : Int(truncatingIfNeeded: UInt64(slot).multipliedFullWidth(by: magic).high)
+        let base: UnsafeRawPointer
+        if let p = table[block] { base = p } else { base = try store.lookUpBlock(block) }
+        return base + (Int(slot) &- block &* npb) &* stride
+    }
+}
+
+/// A store whose layer search has a specialised fast path (used by ``HNSWAlgorithm`` for
+/// inserts when the store provides one; the generic loop remains the reference).
+protocol SpecialisedLayerSearch {
+    /// Greedy descent from `entry` through layers `top` down to `layer + 1`.
+    func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float)
+    /// The same search and results as ``HNSWAlgorithm/searchLayer`` with
+    /// `isAllowed = { $0 != excluding }`, drained ascending (distance, then slot).
+    func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
+                     excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)]
+}
+
+extension LMDBNodeStore: SpecialisedLayerSearch {
+    /// Sizes the block table to the slot count and returns its addressing (valid until the
+    /// next write or flush).
+    @inline(__always)
+    func addressing() -> RecordAddressing {
+        ensureTable(header.slotCount / nodesPerBlock + 1)  // no reallocation below
+        return RecordAddressing(table: table, nodesPerBlock: nodesPerBlock, magic: divisionMagic, stride: stride)
+    }
+
     /// Unfiltered search of the whole graph: greedy descent through the upper layers, then the
     /// layer-0 beam search of width `ef`. Returns up to `ef` nearest (slot, distance),
     /// ascending. Links to slots at or beyond the slot count (damage) are never followed.
-    func searchUnfiltered(_ query: UnsafePointer<Float>, ef: Int, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+    func searchUnfiltered(_ query: UnsafePointer<Float>, ef: Int, keep: Int? = nil, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         switch header.metric {
-        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, scratch: scratch)
-        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, scratch: scratch)
-        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, scratch: scratch)
+        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep ?? ef, scratch: scratch)
+        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep ?? ef, scratch: scratch)
+        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep ?? ef, scratch: scratch)
         }
     }
 
-    func searchUnfiltered<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int,
+    func searchUnfiltered<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int, keep: Int,
                                            scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         guard header.entryLevel >= 0 else { return [] }
+        let entry = header.entrySlot
+        guard Int(entry) < header.slotCount else {
+            throw IndexError(.corrupted, "the entry point \(entry) is beyond the graph (\(header.slotCount) slots); rebuild the index")
+        }
+        let at = addressing()
+        let entryDistance = K.distance(query, (try at.record(entry, self) + layout.vectorOffset).assumingMemoryBound(to: Float.self),
+                                       count: header.dimension)
+        let (start, startDistance) = try descend(K.self, query, from: entry, distance: entryDistance, top: header.entryLevel, to: 0, at)
+        return try beamSearch(K.self, query, entry: start, entryDistance: startDistance, ef: ef, keep: keep, layer: 0,
+                              excluding: nil, scratch: scratch, at)
+    }
+
+    func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float) {
+        let at = addressing()
+        switch header.metric {
+        case .l2: return try descend(InlineL2.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .ip: return try descend(InlineIP.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .cosine: return try descend(InlineCosine.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        }
+    }
+
+    func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
+                     excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+        let at = addressing()
+        switch header.metric {
+        case .l2: return try beamSearch(InlineL2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                        excluding: excluding, scratch: scratch, at)
+        case .ip: return try beamSearch(InlineIP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                        excluding: excluding, scratch: scratch, at)
+        case .cosine: return try beamSearch(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                            excluding: excluding, scratch: scratch, at)
+        }
+    }
+
+    /// Greedy descent on layers `top` … `layer + 1`: on each, move to any closer neighbour until
+    /// none is closer (``HNSWAlgorithm/greedy``).
+    @inline(__always)
+    func descend<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, from start: UInt32, distance startDistance: Float,
+                                  top: Int, to bottom: Int, _ at: RecordAddressing) throws -> (UInt32, Float) {
         let slotCount = header.slotCount
-        let npb = nodesPerBlock
-        ensureTable(slotCount / npb + 1)  // no reallocation below: the table pointer stays valid
-        let table = self.table
-        let magic = divisionMagic
-        let stride = self.stride
         let vectorOffset = layout.vectorOffset
-        let maxLinks0 = layout.maxLinks0
         let dimension = header.dimension
-        let prefetchBytes = self.prefetchBytes
-        let generation = scratch.beginVisit(capacity: slotCount)
-        let marks = scratch.marks
-        scratch.reserveNeighbors(maxLinks0)
-        let freshSlots = scratch.freshSlots, freshVectors = scratch.freshVectors
-        var candidates = scratch.candidates
-        var results = scratch.results
-        candidates.count = 0
-        results.count = 0
-        defer {
-            scratch.candidates = candidates
-            scratch.results = results
-        }
-
-        @inline(__always) func record(_ slot: UInt32) throws -> UnsafeRawPointer {
-            let block = npb == 1 ? Int(slot) : Int(truncatingIfNeeded: UInt64(slot).multipliedFullWidth(by: magic).high)
-            let base: UnsafeRawPointer
-            if let p = table[block] { base = p } else { base = try lookUpBlock(block) }
-            return base + (Int(slot) &- block &* npb) &* stride
-        }
-        @inline(__always) func key(_ d: Float, _ s: UInt32) -> UInt64 { (PairHeap.orderKey(d) << 32) | UInt64(s) }
-
-        @inline(__always) func distance(to slot: UInt32) throws -> Float {
-            K.distance(query, (try record(slot) + vectorOffset).assumingMemoryBound(to: Float.self), count: dimension)
-        }
-
-        // Greedy descent on the upper layers: move to any closer neighbour until none is closer.
-        var entry = header.entrySlot
-        guard Int(entry) < slotCount else { throw IndexError(.corrupted, "the entry point \(entry) is beyond the graph (\(slotCount) slots); rebuild the index") }
-        var entryDistance = try distance(to: entry)
-        var layer = header.entryLevel
-        while layer > 0 {
+        var entry = start, entryDistance = startDistance
+        var layer = top
+        while layer > bottom {
             var changed = true
             while changed {
                 changed = false
                 try withNeighbors(of: entry, layer: layer) { links in
                     for n in links where Int(n) < slotCount {
-                        let d = try distance(to: n)
+                        let v = (try at.record(n, self) + vectorOffset).assumingMemoryBound(to: Float.self)
+                        let d = K.distance(query, v, count: dimension)
                         if d < entryDistance {
                             entryDistance = d
                             entry = n
@@ -299,56 +350,139 @@ extension LMDBNodeStore {
             }
             layer -= 1
         }
+        return (entry, entryDistance)
+    }
 
-        marks[Int(entry)] = generation
-        results.push(~key(entryDistance, entry))
-        candidates.push(key(entryDistance, entry))
-        var lowerBound = entryDistance
-        let lowerBoundKeyMask: UInt64 = ~0
-        while candidates.count > 0 {
-            let top = candidates.base[0]
-            if PairHeap.distance(fromKey: top >> 32) > lowerBound { break }
-            _ = candidates.pop()
-            let r = try record(UInt32(truncatingIfNeeded: top))
-            // The next candidate's links are likely read next (hnswlib does the same).
-            if prefetchBytes > 0, candidates.count > 0 {
-                let next = UInt32(truncatingIfNeeded: candidates.base[0])
-                if Int(next) < slotCount { Prefetch.read(try record(next), bytes: vectorOffset) }
-            }
-            let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
-            let links = (r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self)
-            // First pass: mark the unvisited neighbours and start the memory loads of their
-            // vectors (cache misses on a large graph); second pass: their distances.
+    /// Beam search of width `ef` on `layer` from `entry`; `excluding` (the node being inserted)
+    /// is traversed but never returned, exactly as the generic loop's filter. Returns the
+    /// nearest `keep` (≤ `ef`) of the up to `ef` found, as (slot, distance) ascending.
+    func beamSearch<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float,
+                                     ef: Int, keep: Int, layer: Int, excluding: UInt32?, scratch: LayerZeroScratch,
+                                     _ at: RecordAddressing) throws -> [(slot: UInt32, distance: Float)] {
+        let slotCount = header.slotCount
+        let vectorOffset = layout.vectorOffset
+        let maxLinks0 = layout.maxLinks0
+        let dimension = header.dimension
+        let prefetchBytes = self.prefetchBytes
+        let generation = scratch.beginVisit(capacity: slotCount)
+        let marks = scratch.marks
+        scratch.reserveNeighbors(max(maxLinks0, maxLinks))
+        let freshSlots = scratch.freshSlots, freshVectors = scratch.freshVectors, freshDistances = scratch.freshDistances
+        var candidates = scratch.candidates
+        var results = scratch.results
+        candidates.count = 0
+        results.count = 0
+        defer {
+            scratch.candidates = candidates
+            scratch.results = results
+        }
+        // No slot is UInt32.max (the graph holds fewer than 2³² slots), so it stands for "none".
+        let excluded = excluding ?? UInt32.max
+
+        @inline(__always) func key(_ d: Float, _ s: UInt32) -> UInt64 { (PairHeap.orderKey(d) << 32) | UInt64(s) }
+
+        // Marks the unvisited neighbours among `links` and starts the memory loads of their
+        // vectors (cache misses on a large graph); returns how many were fresh.
+        @inline(__always) func collect(_ links: UnsafePointer<UInt32>, _ count: Int) throws -> Int {
+            // Without a branch on the visited test (it mispredicts often: most neighbours of a
+            // converging search were seen already): every link is written, the count advances
+            // only for unseen ones, and marking a seen node again changes nothing.
             var fresh = 0
             for j in 0..<count {
                 let n = links[j]
                 let i = Int(n)
-                guard i < slotCount, marks[i] != generation else { continue }
+                guard i < slotCount else { continue }  // a damaged link; never taken on a sound graph
+                let seen = marks[i] == generation
                 marks[i] = generation
-                let v = try record(n) + vectorOffset
-                if prefetchBytes > 0 { Prefetch.read(v, bytes: prefetchBytes) }
                 freshSlots[fresh] = n
-                freshVectors[fresh] = v
-                fresh &+= 1
+                fresh &+= seen ? 0 : 1
+            }
+            for j in 0..<fresh {
+                let v = try at.record(freshSlots[j], self) + vectorOffset
+                if prefetchBytes > 0 { Prefetch.read(v, bytes: prefetchBytes) }
+                freshVectors[j] = v
+            }
+            return fresh
+        }
+
+        marks[Int(entry)] = generation
+        var lowerBound = Float.infinity
+        if entry != excluded {
+            results.push(~key(entryDistance, entry))
+            lowerBound = entryDistance
+        }
+        candidates.push(key(entryDistance, entry))
+        while candidates.count > 0 {
+            let top = candidates.base[0]
+            // Unfiltered, `results.count < ef` implies the top candidate is within the bound
+            // (every candidate is also a result until results overflow), so this is
+            // hnswlib's stop rule; with an excluded node it is the generic filtered rule.
+            if PairHeap.distance(fromKey: top >> 32) > lowerBound && results.count >= ef { break }
+            _ = candidates.pop()
+            let node = UInt32(truncatingIfNeeded: top)
+            let fresh: Int
+            if layer == 0 {
+                let r = try at.record(node, self)
+                // The next candidate's links are likely read next (hnswlib does the same).
+                if prefetchBytes > 0, candidates.count > 0 {
+                    let next = UInt32(truncatingIfNeeded: candidates.base[0])
+                    if Int(next) < slotCount { Prefetch.read(try at.record(next, self), bytes: vectorOffset) }
+                }
+                let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
+                fresh = try collect((r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self), count)
+            } else {
+                fresh = try collectUpper(node, layer: layer, marks: marks, generation: generation, scratch: scratch, at)
+            }
+            // All the distances first: independent of each other and of the heaps, so the CPU
+            // overlaps them instead of stopping at each data-dependent heap branch.
+            for j in 0..<fresh {
+                freshDistances[j] = K.distance(query, freshVectors[j].assumingMemoryBound(to: Float.self), count: dimension)
             }
             for j in 0..<fresh {
                 let n = freshSlots[j]
-                let d = K.distance(query, freshVectors[j].assumingMemoryBound(to: Float.self), count: dimension)
+                let d = freshDistances[j]
                 if results.count < ef || d < lowerBound {
                     candidates.push(key(d, n))
-                    results.push(~key(d, n))
-                    if results.count > ef { _ = results.pop() }
-                    lowerBound = PairHeap.distance(fromKey: (results.base[0] ^ lowerBoundKeyMask) >> 32)
+                    if n != excluded {
+                        results.push(~key(d, n))
+                        if results.count > ef { _ = results.pop() }
+                        lowerBound = PairHeap.distance(fromKey: ~results.base[0] >> 32)
+                    }
                 }
             }
         }
-        var out = [(slot: UInt32, distance: Float)](repeating: (0, 0), count: results.count)
-        var i = results.count
-        while results.count > 0 {
-            let k = ~results.pop()
-            i -= 1
-            out[i] = (UInt32(truncatingIfNeeded: k), PairHeap.distance(fromKey: k >> 32))
+        while results.count > keep { _ = results.pop() }
+        return [(slot: UInt32, distance: Float)](unsafeUninitializedCapacity: results.count) { buffer, initialized in
+            var i = results.count
+            initialized = i
+            while results.count > 0 {
+                let k = ~results.pop()
+                i -= 1
+                buffer.initializeElement(at: i, to: (UInt32(truncatingIfNeeded: k), PairHeap.distance(fromKey: k >> 32)))
+            }
         }
-        return out
+    }
+
+    /// The first pass of ``beamSearch`` on an upper layer (links from the upper-layer records,
+    /// pending or committed): marks the unvisited neighbours, keeps them and their vector
+    /// addresses in the scratch buffers. Out of line: it keeps the layer-0 loop small.
+    @inline(never)
+    func collectUpper(_ node: UInt32, layer: Int, marks: UnsafeMutablePointer<UInt16>, generation: UInt16,
+                      scratch: LayerZeroScratch, _ at: RecordAddressing) throws -> Int {
+        let slotCount = header.slotCount
+        let vectorOffset = layout.vectorOffset
+        let freshSlots = scratch.freshSlots, freshVectors = scratch.freshVectors
+        return try withNeighbors(of: node, layer: layer) { links in
+            var fresh = 0
+            for n in links {
+                let i = Int(n)
+                guard i < slotCount, marks[i] != generation else { continue }
+                marks[i] = generation
+                freshSlots[fresh] = n
+                freshVectors[fresh] = try at.record(n, self) + vectorOffset
+                fresh &+= 1
+            }
+            return fresh
+        }
     }
 }

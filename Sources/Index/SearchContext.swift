@@ -78,6 +78,16 @@ public struct SearchContext {
     var generation: UInt16 = 0
     var candidates = PairHeap(isMax: false)
     var results = PairHeap(isMax: true)
+    /// Buffers of the specialised layer search (``SpecialisedLayerSearch``), made on first use.
+    var layerScratch: LayerZeroScratch?
+
+    /// The specialised search's buffers, created on first use.
+    mutating func scratch() -> LayerZeroScratch {
+        if let s = layerScratch { return s }
+        let s = LayerZeroScratch()
+        layerScratch = s
+        return s
+    }
 
     /// Creates an empty context; it grows to the graph's slot capacity on first use.
     public init() {}

@@ -1,16 +1,17 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `fute-db backup`: a compacted copy answers exactly like the original and is never written over.
 final class BackupCommandTests: XCTestCase {
     func testCompactedCopyAnswersLikeTheOriginalAndIsSmaller() throws {
-        let fute = try FuteBinary.locate()
-        let scratch = try Scratch()
+        let fute = try FuteProcess.locate()
+        let scratch = try ScratchDirectory()
         let db = scratch.path("store.db"), copy = scratch.path("copy.db")
-        var generator = SeededVectors(seed: 7)
+        var generator = SplitMixValues(seed: 7)
         // Three rewrites of the same names in small batches leave free pages behind.
         for round in 0..<3 {
-            let file = try scratch.write("round\(round).jsonl", jsonLines(generator.vectors(count: 400, dimension: 24)))
+            let file = try scratch.write("round\(round).jsonl", vectorLines(generator.vectors(count: 400, dimension: 24)))
             let result = try fute.run(["ingest", "--db", db, "--space", "s", "--batch-size", "20", file])
             XCTAssertEqual(result.status, 0, result.stderr)
         }

@@ -1,14 +1,15 @@
 import Foundation
+import TestSupport
 import XCTest
 
 final class CLIEndToEndTests: XCTestCase {
-    var fute: FuteBinary!
-    var scratch: Scratch!
+    var fute: FuteProcess!
+    var scratch: ScratchDirectory!
     var db: String { scratch.path("store.db") }
 
     override func setUpWithError() throws {
-        fute = try FuteBinary.locate()
-        scratch = try Scratch()
+        fute = try FuteProcess.locate()
+        scratch = try ScratchDirectory()
     }
 
     func testVersionHelpAndExitCodes() throws {
@@ -31,7 +32,7 @@ final class CLIEndToEndTests: XCTestCase {
     }
 
     func testUsageErrorsExit64AndNameTheFlag() throws {
-        let file = try scratch.write("v.jsonl", jsonLines([[1, 2], [3, 4]]))
+        let file = try scratch.write("v.jsonl", vectorLines([[1, 2], [3, 4]]))
         let cases: [([String], String)] = [
             (["ingest", "--db", db, file], "--space is required"),
             (["ingest", "--db", db, "--space", "s", "--metric", "hamming", file], "--metric must be one of cosine, l2, ip, got 'hamming'"),
@@ -62,9 +63,9 @@ final class CLIEndToEndTests: XCTestCase {
 
     /// Issue 2, "done when": 1,000 random 32-d vectors, `query --name … -k 5 --json` equals the brute-force top 5.
     func testQueryByNameReturnsTheBruteForceTopFive() throws {
-        var generator = SeededVectors(seed: 42)
+        var generator = SplitMixValues(seed: 42)
         let rows = generator.vectors(count: 1000, dimension: 32)
-        let file = try scratch.write("random.jsonl", jsonLines(rows))
+        let file = try scratch.write("random.jsonl", vectorLines(rows))
         let ingest = try fute.run(["ingest", "--db", db, "--space", "random", "--batch-size", "128", file])
         XCTAssertEqual(ingest.status, 0, ingest.stderr)
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_stat") {
@@ -92,9 +93,9 @@ final class CLIEndToEndTests: XCTestCase {
             }
         }
         // l2 through .fvecs, queried with --vectors: one JSON line per query vector.
-        let fvecs = try scratch.write("random.fvecs", bytes: fvecsBytes(Array(rows.prefix(300))))
-        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "euclid", "--metric", "l2", fvecs]).status, 0)
-        let queries = try scratch.write("q.fvecs", bytes: fvecsBytes([rows[5], rows[500]]))
+        let fvecsPath = try scratch.write("random.fvecs", bytes: fvecs(Array(rows.prefix(300))))
+        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "euclid", "--metric", "l2", fvecsPath]).status, 0)
+        let queries = try scratch.write("q.fvecs", bytes: fvecs([rows[5], rows[500]]))
         let result = try fute.run(["query", "--db", db, "--space", "euclid", "--vectors", queries, "-k", "3", "--json", "--exact"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -112,7 +113,7 @@ final class CLIEndToEndTests: XCTestCase {
     }
 
     func testTableOutputNamesSpaceAndMetric() throws {
-        let file = try scratch.write("v.jsonl", jsonLines([[1, 0], [0.9, 0.1], [0, 1]]))
+        let file = try scratch.write("v.jsonl", vectorLines([[1, 0], [0.9, 0.1], [0, 1]]))
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "plane", file]).status, 0)
         let result = try fute.run(["query", "--space", "plane", "--name", "v0", "-k", "2"], environment: ["FUTE_DB": db])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -131,7 +132,7 @@ final class CLIEndToEndTests: XCTestCase {
     }
 
     func testEveryBadInputExitsNonZeroWithFileLineAndLeavesTheStoreUnchanged() throws {
-        let good = try scratch.write("good.jsonl", jsonLines([[1, 2, 3], [4, 5, 6]], prefix: "g"))
+        let good = try scratch.write("good.jsonl", vectorLines([[1, 2, 3], [4, 5, 6]], prefix: "g"))
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "s", good]).status, 0)
         let before = try snapshot()
 
@@ -139,7 +140,7 @@ final class CLIEndToEndTests: XCTestCase {
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
         let padded = dict + String(repeating: " ", count: 128 - 10 - dict.utf8.count - 1) + "\n"
         let header = npyHeader + [UInt8(padded.utf8.count), 0] + Array(padded.utf8)
-        let floats = fvecsBytes([[1, 2, 3], [4, 5, 6]]).enumerated().filter { $0.offset % 16 >= 4 }.map(\.element)
+        let floats = fvecs([[1, 2, 3], [4, 5, 6]]).enumerated().filter { $0.offset % 16 >= 4 }.map(\.element)
 
         let cases: [(name: String, bytes: [UInt8], line: Int, fragment: String)] = [
             ("malformed.jsonl", Array("{\"name\": \"a\", \"vector\": [1, 2, 3]}\n{\"name\": \"b\", \"vector\": [1, 2, 3]\n".utf8), 2, "malformed JSON"),
@@ -157,9 +158,9 @@ final class CLIEndToEndTests: XCTestCase {
             ("utf8.jsonl", Array("{\"name\": \"".utf8) + [0xC3, 0x28] + Array("\", \"vector\": [1, 2, 3]}\n".utf8), 1, "invalid UTF-8"),
             ("truncated.npy", header + floats.dropLast(5), 2, "truncated"),
             ("lying.npy", header + floats + [0, 0, 0, 0], 0, "header does not match the data"),
-            ("truncated.fvecs", Array(fvecsBytes([[1, 2, 3], [4, 5, 6]]).dropLast(3)), 2, "truncated"),
-            ("dimchange.fvecs", fvecsBytes([[1, 2, 3], [4, 5]]), 2, "record 2 has dimension 2 but record 1 has 3"),
-            ("nan.fvecs", fvecsBytes([[1, .nan, 3]]), 1, "must be finite"),
+            ("truncated.fvecs", Array(fvecs([[1, 2, 3], [4, 5, 6]]).dropLast(3)), 2, "truncated"),
+            ("dimchange.fvecs", fvecs([[1, 2, 3], [4, 5]]), 2, "record 2 has dimension 2 but record 1 has 3"),
+            ("nan.fvecs", fvecs([[1, .nan, 3]]), 1, "must be finite"),
         ]
         for testCase in cases {
             let path = try scratch.write(testCase.name, bytes: testCase.bytes)
@@ -171,7 +172,7 @@ final class CLIEndToEndTests: XCTestCase {
             XCTAssertEqual(try snapshot(), before, "\(testCase.name) changed the store")
         }
         // A good file followed by a bad one: nothing of either is written.
-        let fresh = try scratch.write("fresh.jsonl", jsonLines([[7, 8, 9]], prefix: "new"))
+        let fresh = try scratch.write("fresh.jsonl", vectorLines([[7, 8, 9]], prefix: "new"))
         let result = try fute.run(["ingest", "--db", db, "--space", "s", fresh, scratch.path("nan.jsonl")])
         XCTAssertEqual(result.status, 1)
         XCTAssertEqual(try snapshot(), before)
@@ -198,8 +199,8 @@ final class CLIEndToEndTests: XCTestCase {
     }
 
     func testProgressLogRecordsEveryCommittedBatch() throws {
-        var generator = SeededVectors(seed: 7)
-        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 25, dimension: 3)))
+        var generator = SplitMixValues(seed: 7)
+        let file = try scratch.write("v.jsonl", vectorLines(generator.vectors(count: 25, dimension: 3)))
         let log = scratch.path("progress.log")
         let result = try fute.run(["ingest", "--db", db, "--space", "s", "--batch-size", "10", "--progress-log", log, file])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -210,8 +211,8 @@ final class CLIEndToEndTests: XCTestCase {
 
     func testProgressLineOnlyWhenStderrIsATerminal() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) not installed: no pseudo-terminal to test with") }
-        var generator = SeededVectors(seed: 9)
-        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 25, dimension: 3)))
+        var generator = SplitMixValues(seed: 9)
+        let file = try scratch.write("v.jsonl", vectorLines(generator.vectors(count: 25, dimension: 3)))
         // script(1) runs the command on a pseudo-terminal, so stderr is a terminal there.
         let command = "'\(fute.url.path)' ingest --db '\(db)' --space s --batch-size 10 '\(file)'"
         let process = Process()
@@ -229,8 +230,8 @@ final class CLIEndToEndTests: XCTestCase {
     }
 
     func testQueriesRefuseToMixSpacesNamingBoth() throws {
-        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "a", try scratch.write("a.jsonl", jsonLines([[1, 0], [0, 1]], prefix: "a"))]).status, 0)
-        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "b", try scratch.write("b.jsonl", jsonLines([[1, 0, 0]], prefix: "b"))]).status, 0)
+        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "a", try scratch.write("a.jsonl", vectorLines([[1, 0], [0, 1]], prefix: "a"))]).status, 0)
+        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "b", try scratch.write("b.jsonl", vectorLines([[1, 0, 0]], prefix: "b"))]).status, 0)
         for arguments in [["query", "--space", "a", "--name", "b0"], ["query", "transfer", "--space", "a", "--target", "b0"],
                           ["query", "models", "--space", "a", "--task", "b0"]] {
             let result = try fute.run(arguments + ["--db", db])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `fute-db eval` through the binary against the scikit-learn fixtures (Tests/Fixtures/eval-sklearn.json).
@@ -7,8 +8,8 @@ final class CLIEvalFixtureTests: XCTestCase {
     struct Fixture: Decodable { var cases: [Case] }
 
     func testEvalMatchesScikitLearnTo1e9() throws {
-        let fute = try FuteBinary.locate()
-        let scratch = try Scratch()
+        let fute = try FuteProcess.locate()
+        let scratch = try ScratchDirectory()
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/eval-sklearn.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         // Geometry with known cosines: target = e0; source i = cos θ·e0 + sin θ·e(i+1) with cos θ = similarity.

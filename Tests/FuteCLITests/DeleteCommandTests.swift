@@ -1,23 +1,24 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `fute-db delete`, run as a process like `CLIEndToEndTests`.
 final class DeleteCommandTests: XCTestCase {
-    var fute: FuteBinary!
-    var scratch: Scratch!
+    var fute: FuteProcess!
+    var scratch: ScratchDirectory!
     var db: String { scratch.path("store.db") }
 
     override func setUpWithError() throws {
-        fute = try FuteBinary.locate()
-        scratch = try Scratch()
+        fute = try FuteProcess.locate()
+        scratch = try ScratchDirectory()
     }
 
     /// Deleting half of 3,000 vectors (HNSW path: > 2,000) leaves exactly the others; `check` is sound;
     /// HNSW and exact queries equal an independent brute force over the remaining vectors.
     func testDeletingHalfOf3000LeavesTheOthersAndQueriesEqualBruteForce() throws {
-        var generator = SeededVectors(seed: 7)
+        var generator = SplitMixValues(seed: 7)
         let rows = generator.vectors(count: 3000, dimension: 8)
-        let file = try scratch.write("v.jsonl", jsonLines(rows))
+        let file = try scratch.write("v.jsonl", vectorLines(rows))
         let ingest = try fute.run(["ingest", "--db", db, "--space", "s", "--metric", "l2", "--m", "8", "--ef-construction", "64",
                                    "--batch-size", "1000", file])
         XCTAssertEqual(ingest.status, 0, ingest.stderr)
@@ -65,7 +66,7 @@ final class DeleteCommandTests: XCTestCase {
     private func assertQueriesEqualBruteForce(_ rows: [[Float]], remaining: [Int], ef: String,
                                               file: StaticString = #filePath, line: UInt = #line) throws {
         let queryIndices = [0, 1, 2, 501, 1000, 2999]
-        let queries = try scratch.write("q.fvecs", bytes: fvecsBytes(queryIndices.map { rows[$0] }))
+        let queries = try scratch.write("q.fvecs", bytes: fvecs(queryIndices.map { rows[$0] }))
         for extra in [["--exact"], ["--ef", ef]] {
             // --vectors with --exact is one matrix product; without it, one graph search per vector.
             let result = try fute.run(["query", "--db", db, "--space", "s", "--vectors", queries, "-k", "10", "--json"] + extra)
@@ -88,8 +89,8 @@ final class DeleteCommandTests: XCTestCase {
     /// Unknown names, an unknown space, duplicates, unknown subjects: exit 1 naming the argument or FILE:LINE,
     /// and `stats --json` plus `mdb_dump -a` are unchanged. Usage mistakes exit 64.
     func testBadInputChangesNothing() throws {
-        var generator = SeededVectors(seed: 3)
-        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 20, dimension: 4)))
+        var generator = SplitMixValues(seed: 3)
+        let file = try scratch.write("v.jsonl", vectorLines(generator.vectors(count: 20, dimension: 4)))
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "s", file]).status, 0)
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "t", "--metric", "l2", file]).status, 0)
         let names = try scratch.write("names.txt", "v1\nv2\n\nnope\nv3\n")
@@ -131,8 +132,8 @@ final class DeleteCommandTests: XCTestCase {
 
     /// `--space` removes one space's embedding (the subject stays); `--subjects` removes the subject everywhere.
     func testSpaceDeleteKeepsTheSubjectAndSubjectsDeleteCascades() throws {
-        var generator = SeededVectors(seed: 5)
-        let file = try scratch.write("v.jsonl", jsonLines(generator.vectors(count: 10, dimension: 4)))
+        var generator = SplitMixValues(seed: 5)
+        let file = try scratch.write("v.jsonl", vectorLines(generator.vectors(count: 10, dimension: 4)))
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "a", file]).status, 0)
         XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "b", file]).status, 0)
         let observations = try scratch.write("obs.jsonl", "{\"source\": \"v1\", \"target\": \"v2\", \"score\": 0.5}\n{\"source\": \"v3\", \"target\": \"v4\", \"score\": 0.25}\n")

@@ -73,6 +73,25 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(try db.read { try $0.nearest(space: "s", vector: query, k: 1) }.first?.name, "task-5")
     }
 
+    func testKindFilterSeesSubjectChangesInsideOneWrite() throws {
+        let (db, rows) = try makeStore(metric: .cosine, dimension: 8, count: 30, seed: 4)
+        let query = rows[1].vector
+        try db.write { w in
+            // The first filtered search files subjects by kind; later ones in the same transaction must see edits.
+            let before = try w.nearest(space: "s", vector: query, k: 30, kind: .model, exact: true).map(\.name)
+            XCTAssertEqual(Set(before), Set(rows.enumerated().filter { $0.offset % 3 == 0 }.map(\.element.name)))
+            XCTAssertFalse(before.contains("task-1"))
+            try w.upsertSubject(Subject(name: "task-1", kind: .model))  // dataset → model
+            XCTAssertEqual(try w.nearest(space: "s", vector: query, k: 1, kind: .model, exact: true).first?.name, "task-1")
+            XCTAssertTrue(try w.deleteSubject(named: "task-1"))
+            let after = try w.nearest(space: "s", vector: query, k: 30, kind: .model, exact: true).map(\.name)
+            XCTAssertEqual(Set(after), Set(before))
+        }
+        // A later read transaction starts from the committed state.
+        let committed = try db.read { try $0.nearest(space: "s", vector: query, k: 30, kind: .model, exact: true) }.map(\.name)
+        XCTAssertEqual(Set(committed), Set(rows.enumerated().filter { $0.offset % 3 == 0 }.map(\.element.name)))
+    }
+
     func testBatchSearchMatchesBruteForce() throws {
         let (db, rows) = try makeStore(metric: .l2, dimension: 16, count: 200, seed: 11)
         var generator = SeededGenerator(state: 5)

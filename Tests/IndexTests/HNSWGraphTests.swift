@@ -56,6 +56,89 @@ final class HNSWGraphTests: XCTestCase {
         }
     }
 
+    /// The LMDB writer inserts through the specialised layer search; the in-memory index through
+    /// the generic loop. Same keys in the same order must give the very same links, node by node
+    /// and layer by layer, for every metric (several commits, so inserts also read committed
+    /// blocks and upper records).
+    func testLMDBInsertPathBuildsTheSameLinksAsTheGenericPath() throws {
+        for metric in Metric.allCases {
+            let env = try makeEnvironment()
+            let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40)
+            let data = vectors(1_200, seed: 77)
+            let memory = try HNSWIndex(dimension: d, metric: metric, parameters: parameters)
+            // The same batches (each ends with a reachability walk, which may add links).
+            for batch in stride(from: 0, to: data.count, by: 300) {
+                try memory.insert(contentsOf: (batch..<min(batch + 300, data.count)).map { (key: UInt64($0), vector: data[$0]) })
+            }
+            for batch in stride(from: 0, to: data.count, by: 300) {
+                try env.write { txn in
+                    let graph = try HNSWGraph(spaceID: 5, dimension: d, metric: metric, parameters: parameters, in: txn)
+                    try graph.withWriter(in: txn) { w in
+                        for i in batch..<min(batch + 300, data.count) { try w.insert(key: UInt64(i), vector: data[i]) }
+                    }
+                }
+            }
+            try env.read { txn in
+                let stored = try HNSWGraph(spaceID: 5, in: txn).makeStore(in: txn)
+                XCTAssertEqual(stored.slotCapacity, memory.store.slotCapacity)
+                XCTAssertEqual(try stored.entryPoint()?.slot, try memory.store.entryPoint()?.slot)
+                var differing = 0
+                for s in 0..<UInt32(stored.slotCapacity) {
+                    XCTAssertEqual(try stored.key(of: s), try memory.store.key(of: s))
+                    let level = try memory.store.level(of: s)
+                    XCTAssertEqual(try stored.level(of: s), level)
+                    for layer in 0...level where try stored.neighbors(of: s, layer: layer) != memory.store.neighbors(of: s, layer: layer) {
+                        differing += 1
+                    }
+                }
+                XCTAssertEqual(differing, 0, "\(metric): link lists differ between the LMDB and in-memory graphs")
+            }
+        }
+    }
+
+    /// One query per read transaction (as FuteDB's `nearest`) reuses the block addresses an
+    /// earlier reader of the same snapshot looked up; after each commit the readers must see
+    /// the new graph: every stored vector found at distance 0 under its key, removed keys gone.
+    func testOneQueryPerReadTransactionSeesEveryCommit() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 8, efConstruction: 64, efSearch: 64)
+        var rng = TestRNG(seed: 41)
+        var items: [UInt64: [Float]] = [:]
+        var nextKey: UInt64 = 0
+        let adoptionsBefore = SnapshotAddressPool.shared.adoptionCount
+        for round in 0..<4 {
+            try env.write { txn in
+                let graph = try HNSWGraph(spaceID: 9, dimension: d, metric: .l2, parameters: parameters, in: txn)
+                try graph.withWriter(in: txn) { w in
+                    if round > 0 {
+                        for key in items.keys.sorted().prefix(40) { XCTAssertTrue(try w.remove(key: key)); items[key] = nil }
+                        for key in items.keys.sorted().prefix(40) {
+                            let v = rng.vector(d)
+                            try w.insert(key: key, vector: v)
+                            items[key] = v
+                        }
+                    }
+                    for _ in 0..<300 {
+                        let v = rng.vector(d)
+                        try w.insert(key: nextKey, vector: v)
+                        items[nextKey] = v
+                        nextKey += 1
+                    }
+                }
+            }
+            var missed = 0
+            for (key, v) in items.sorted(by: { $0.key < $1.key }) {
+                let hit = try env.read { txn in try HNSWGraph(spaceID: 9, in: txn).search(v, k: 1, ef: 64, in: txn).first }
+                if hit?.key != key || hit?.distance != 0 { missed += 1 }
+            }
+            XCTAssertEqual(missed, 0, "round \(round): stored vectors not found under their keys")
+            let removed = try env.read { txn in try HNSWGraph(spaceID: 9, in: txn).count(in: txn) }
+            XCTAssertEqual(removed, items.count)
+        }
+        XCTAssertGreaterThan(SnapshotAddressPool.shared.adoptionCount - adoptionsBefore, 1_000,
+                             "later readers of a snapshot should reuse the addresses")
+    }
+
     func testRandomOperationsAcrossTransactionsKeepInvariants() throws {
         let env = try makeEnvironment()
         let parameters = HNSWParameters(m: 4, efConstruction: 32, efSearch: 32)

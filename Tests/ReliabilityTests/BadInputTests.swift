@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Issue 6, "bad input, everywhere input enters": each case exits non-zero with one line

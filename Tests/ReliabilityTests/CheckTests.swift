@@ -2,6 +2,7 @@ import Foundation
 import FuteDB
 import Index
 import Storage
+import TestSupport
 import XCTest
 
 /// `FuteDatabase.check()` / `fute-db check`: a sound store passes; each corruption, written on

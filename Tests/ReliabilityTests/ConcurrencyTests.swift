@@ -1,5 +1,6 @@
 import Foundation
 import FuteDB
+import TestSupport
 import XCTest
 
 /// Issue 6, concurrency: readers (threads and processes) during a writer see consistent

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Issue 6, bad input in model folders (`config.json`, `vocab.txt`, `model.safetensors`) and in

@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import TestSupport
 import XCTest
 
 /// Issue 6: "a store from a newer format version, a file that is not an LMDB environment, a
