@@ -3,6 +3,7 @@ import Ingest
 
 /// `fute-bench encoder`: sentences/s of the Swift MiniLM encoder, tokenization included, the same
 /// measurement `Tools/compare-encoder-torch.sh` makes for PyTorch (same sentences, same threads).
+/// `--batch-tokens` overrides `TextEncoder.batchTokens` (to measure its effect).
 func runEncoderBenchmark(_ o: Options) throws {
     let directory = try o.require("encoder")
     let path = try o.require("input")

@@ -23,8 +23,8 @@ commands:
   synth    --out DIR [--n 100000] [--dim 128] [--queries 1000] [--seed 1] [--metric l2|cosine] [--clusters 100]
            writes base.fvecs, query.fvecs, groundtruth.ivecs (exact top-100)
   encoder  --encoder DIR --input FILE.jsonl [--limit 500] [--threads 1,2] [--runs 3] [--batch-tokens 4096] [--json]
-           sentences/s of the Swift text encoder (tokenization included); compare with
-           Tools/compare-encoder-torch.sh FILE.jsonl THREADS for PyTorch
+           sentences/s of the Swift text encoder (tokenization included); against PyTorch in
+           the same run: Tools/compare-encoder-torch.sh [FILE.jsonl ...]
 
 Data files: .fvecs (texmex) or .npy (float32/64, 2-D); truth .ivecs. Build with
   FUTE_NATIVE=1 swift build -c release --product fute-bench
