@@ -68,8 +68,9 @@ public struct EncoderError: Error, CustomStringConvertible, Sendable {
 /// OpenBLAS `sgemm`.
 ///
 /// Sequences of a batch are packed one after another (no padding rows): the dense layers run over
-/// all tokens of the batch at once, attention runs per sequence over its own keys only. That is what
-/// an attention mask does for a padded batch, without computing the padded positions.
+/// all tokens of the batch at once (OpenBLAS), attention runs per sequence over its own keys only
+/// (SIMD8 loops, no per-head BLAS calls). That is what an attention mask does for a padded batch,
+/// without computing the padded positions.
 public struct BertModel: Sendable {
     struct Layer: Sendable {
         var qkvWeight: [Float]   // [3H, H]: query, key, value stacked
