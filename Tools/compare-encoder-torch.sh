@@ -18,6 +18,8 @@
 #                      count, alternating, so both sides see the same machine load (default 3)
 #   LIMIT              lines per input file (default 500)
 #   SKIP_BUILD=1       use the existing .build/release binaries
+#   SWIFT_BASELINE     another fute-bench binary (e.g. a build of an older commit) measured in the
+#                      same alternation: adds "swift (baseline)" columns to the table
 #
 # Both sides do the same work per pass, and a pass is what is timed: tokenization (WordPiece,
 # [CLS]/[SEP], pairs jointly with token type ids, longest-first truncation at 256 tokens), the
@@ -143,10 +145,15 @@ for ((r = 1; r <= reps; r++)); do
     for t in $threads_list; do
       s=$(OPENBLAS_NUM_THREADS=$t .build/release/fute-bench encoder --encoder "$encoder" --input "$f" --limit "$limit" \
             --threads "$t" --runs 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["sentences_per_second"])')
+      b=-
+      if [[ -n "${SWIFT_BASELINE:-}" ]]; then
+        b=$(OPENBLAS_NUM_THREADS=$t "$SWIFT_BASELINE" encoder --encoder "$encoder" --input "$f" --limit "$limit" \
+              --threads "$t" --runs 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["sentences_per_second"])')
+      fi
       p=$(torch_env "$t" "$venv/bin/python" "$work/torch_bench.py" bench "$encoder" "$f" "$t" \
             | python3 -c 'import json,sys; print(json.load(sys.stdin)["sentences_per_second"])')
-      echo "$name $t $s $p" >> "$work/results.txt"
-      printf '  rep %d/%d %-6s %d thread(s): swift %7.1f  torch %7.1f sentences/s\n' "$r" "$reps" "$name" "$t" "$s" "$p" >&2
+      echo "$name $t $s $p $b" >> "$work/results.txt"
+      printf '  rep %d/%d %-6s %d thread(s): swift %7.1f  torch %7.1f  baseline %s sentences/s\n' "$r" "$reps" "$name" "$t" "$s" "$p" "$b" >&2
     done
   done
 done
@@ -158,14 +165,19 @@ results, check, version, reps, limit = sys.argv[1], sys.argv[2], sys.argv[3], sy
 cos = dict(l.split() for l in open(check))
 rows = {}
 for line in open(results):
-    name, t, s, p = line.split()
-    rows.setdefault((name, int(t)), ([], []))
-    rows[(name, int(t))][0].append(float(s)); rows[(name, int(t))][1].append(float(p))
+    name, t, s, p, b = line.split()
+    row = rows.setdefault((name, int(t)), ([], [], []))
+    row[0].append(float(s)); row[1].append(float(p))
+    if b != "-": row[2].append(float(b))
+baseline = any(r[2] for r in rows.values())
 def fmt(v): return f"{statistics.median(v):.0f} [{min(v):.0f}–{max(v):.0f}]"
+def ratio(a, b): return f"{statistics.median(a) / statistics.median(b):.2f}"
 print(f"sentences/s, median [min–max] of {reps} alternating runs, first {limit} lines; torch {version}")
 print()
-print("| input | threads | swift | torch | swift/torch | worst cosine swift vs torch |")
-print("|---|---|---|---|---|---|")
-for (name, t), (s, p) in rows.items():
-    print(f"| {name} | {t} | {fmt(s)} | {fmt(p)} | {statistics.median(s) / statistics.median(p):.2f} | {cos[name]} |")
+extra = " swift (baseline) | baseline/torch |" if baseline else ""
+print("| input | threads | swift | torch | swift/torch |" + extra + " worst cosine swift vs torch |")
+print("|---|---|---|---|---|" + ("---|---|" if baseline else "") + "---|")
+for (name, t), (s, p, b) in rows.items():
+    extra = f" {fmt(b)} | {ratio(b, p)} |" if baseline else ""
+    print(f"| {name} | {t} | {fmt(s)} | {fmt(p)} | {ratio(s, p)} |" + extra + f" {cos[name]} |")
 PY
