@@ -222,12 +222,15 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
             try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))
             var linkedBack = false
             for neighbor in selected {
-                if try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer) { linkedBack = true }
+                var dropped = false
+                if try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer, dropped: &dropped) { linkedBack = true }
+                if dropped && layer == 0 { context.layerZeroLinkDropped = true }
             }
             // Every neighbour pruned the new node (duplicates, ties): force one incoming link so
             // it stays reachable.
             if !linkedBack, let nearest = selected.first {
                 try forceLink(from: nearest.slot, to: slot, layer: layer, reachableThrough: Set(selected.map(\.slot)))
+                if layer == 0 { context.layerZeroLinkDropped = true }  // it may have replaced a link
             }
             if let closest = selected.first {
                 current = closest.slot
@@ -235,7 +238,10 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
             }
             layer -= 1
         }
-        if level > top { try store.setEntryPoint((slot, level)) }
+        if level > top {
+            try store.setEntryPoint((slot, level))
+            context.layerZeroLinkDropped = true  // the rest of layer 0 must be reachable from the new entry
+        }
         return slot
     }
 
@@ -250,7 +256,23 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// link reads; the same walk ``remove(key:)`` does), and each cut-off group is linked from
     /// its nearest reachable node (``reconnectLayerZero``).
     public func restoreReachability() throws {
+        var context = SearchContext()
+        context.layerZeroLinkDropped = true
+        try restoreReachability(context: &context)
+    }
+
+    /// ``restoreReachability()`` with the caller's scratch memory: the LMDB store first counts
+    /// what a walk from the entry point reaches with its raw-pointer loop and visited marks (no
+    /// allocation, no scan of every record), and only when that falls short of the live count
+    /// runs the general repair.
+    func restoreReachability(context: inout SearchContext) throws {
+        // Inserts that only added links (no list re-selected anything away, entry point kept)
+        // cannot have cut anything off: the graph was sound before the batch.
+        guard context.layerZeroLinkDropped else { return }
+        context.layerZeroLinkDropped = false
         guard let (entry, _) = try store.entryPoint() else { return }
+        if let fast = store as? any SpecialisedLayerSearch,
+           try fast.everyNodeReachable(from: entry, scratch: context.scratch()) { return }
         try reconnectLayerZero(from: entry, live: try store.liveSlots(), excluding: UInt32.max)
     }
 
@@ -258,6 +280,13 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// Returns whether `target` is among the links afterwards.
     @discardableResult
     func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws -> Bool {
+        var dropped = false
+        return try addLink(from: source, to: target, distance: distance, layer: layer, dropped: &dropped)
+    }
+
+    /// ``addLink(from:to:distance:layer:)``, setting `dropped` when one of `source`'s links
+    /// went (the only way an insert can cut a node off).
+    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int, dropped: inout Bool) throws -> Bool {
         var links = try store.neighbors(of: source, layer: layer)
         if links.contains(target) { return true }
         let capacity = maxLinks(layer)
@@ -266,6 +295,7 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
             try store.setNeighbors(of: source, layer: layer, links)
             return true
         }
+
         var candidates: [(slot: UInt32, distance: Float)] = [(target, distance)]
         try store.withVector(of: source) { v in
             for l in links { candidates.append((l, try store.distance(v, to: l))) }
@@ -274,6 +304,7 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         var selected = try selectByHeuristic(candidates, m: capacity).map(\.slot)
         try keepNodesAtRisk(&selected, dropped: candidates.map(\.slot), source: source, target: target, layer: layer)
         try store.setNeighbors(of: source, layer: layer, selected)
+        if !dropped { dropped = links.contains { !selected.contains($0) } }
         return selected.contains(target)
     }
 

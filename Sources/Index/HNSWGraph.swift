@@ -118,7 +118,7 @@ public struct HNSWGraph: Sendable {
         defer { writer.isValid = false }
         let result = try body(writer)
         // One reachability walk per batch, not per insert (see restoreReachability).
-        if writer.inserted { try writer.algorithm.restoreReachability() }
+        if writer.inserted { try writer.algorithm.restoreReachability(context: &writer.context) }
         try store.flush()
         return result
     }
@@ -255,9 +255,11 @@ public final class HNSWSearcher {
             }
             return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
         }
-        let allowed: ((UInt32) throws -> Bool)? = filter.map { f in { try f(store.key(of: $0)) } }
-        let found = try HNSWAlgorithm(store: store, parameters: parameters)
-            .search(query, k: k, ef: ef ?? parameters.efSearch, context: &scratch.context, isAllowed: allowed)
+        // Filtered: the same loop, returning only accepted nodes (the generic loop's semantics).
+        guard let filter, k > 0 else { return [] }
+        let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
+            try store.searchFiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, isIncluded: filter, scratch: scratch.layer)
+        }
         return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
     }
 }

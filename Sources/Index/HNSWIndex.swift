@@ -49,7 +49,7 @@ public final class HNSWIndex {
     /// ``insert(contentsOf:)``, which walks once.
     public func insert(key: UInt64, vector: [Float]) throws {
         try insertWithoutWalk(key: key, vector: vector)
-        try algorithm.restoreReachability()
+        try algorithm.restoreReachability(context: &context)
     }
 
     /// Inserts many (key, vector) pairs in order, each replacing any vector stored under its
@@ -58,10 +58,10 @@ public final class HNSWIndex {
         do {
             for item in items { try insertWithoutWalk(key: item.key, vector: item.vector) }
         } catch {
-            try algorithm.restoreReachability()  // the items inserted before the failure stay
+            try algorithm.restoreReachability(context: &context)  // the items inserted before the failure stay
             throw error
         }
-        try algorithm.restoreReachability()
+        try algorithm.restoreReachability(context: &context)
     }
 
     func insertWithoutWalk(key: UInt64, vector: [Float]) throws {

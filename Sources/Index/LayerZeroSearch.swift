@@ -254,6 +254,24 @@ struct RecordAddressing {
     }
 }
 
+/// Which nodes a beam search may return (all are traversed), as the generic loop's `isAllowed`.
+protocol SlotFilter {
+    func allows(_ slot: UInt32) throws -> Bool
+}
+
+/// Every node but one: the node being inserted (`UInt32.max`, never a slot, for none).
+struct AllBut: SlotFilter {
+    let slot: UInt32
+    @inline(__always) func allows(_ s: UInt32) -> Bool { s != slot }
+}
+
+/// The nodes whose key the caller's predicate accepts (a filtered search).
+struct KeysAccepted: SlotFilter {
+    let store: LMDBNodeStore
+    let isIncluded: (UInt64) -> Bool
+    @inline(__always) func allows(_ s: UInt32) throws -> Bool { isIncluded(try store.key(of: s)) }
+}
+
 /// A store whose layer search has a specialised fast path (used by ``HNSWAlgorithm`` for
 /// inserts when the store provides one; the generic loop remains the reference).
 protocol SpecialisedLayerSearch {
@@ -263,6 +281,8 @@ protocol SpecialisedLayerSearch {
     /// `isAllowed = { $0 != excluding }`, drained ascending (distance, then slot).
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)]
+    /// Whether a walk of layer 0 from `entry` reaches every live node.
+    func everyNodeReachable(from entry: UInt32, scratch: LayerZeroScratch) throws -> Bool
 }
 
 extension LMDBNodeStore: SpecialisedLayerSearch {
@@ -285,8 +305,21 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
         }
     }
 
-    func searchUnfiltered<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int, keep: Int,
-                                           scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+    /// The same with a filter: results restricted to nodes whose key `isIncluded` accepts, the
+    /// graph still traversed through the others (the generic loop's filtered semantics).
+    func searchFiltered(_ query: UnsafePointer<Float>, ef: Int, keep: Int, isIncluded: @escaping (UInt64) -> Bool,
+                        scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
+        let filter = KeysAccepted(store: self, isIncluded: isIncluded)
+        switch header.metric {
+        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        }
+    }
+
+    func searchUnfiltered<K: StoredKernel, F: SlotFilter>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int, keep: Int,
+                                                          filter: F = AllBut(slot: UInt32.max),
+                                                          scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         guard header.entryLevel >= 0 else { return [] }
         let entry = header.entrySlot
         guard Int(entry) < header.slotCount else {
@@ -297,7 +330,7 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
                                        count: header.dimension)
         let (start, startDistance) = try descend(K.self, query, from: entry, distance: entryDistance, top: header.entryLevel, to: 0, at)
         return try beamSearch(K.self, query, entry: start, entryDistance: startDistance, ef: ef, keep: keep, layer: 0,
-                              excluding: nil, scratch: scratch, at)
+                              filter: filter, scratch: scratch, at)
     }
 
     func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float) {
@@ -314,12 +347,40 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
         let at = addressing()
         switch header.metric {
         case .l2: return try beamSearch(InlineL2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                        excluding: excluding, scratch: scratch, at)
+                                        filter: AllBut(slot: excluding), scratch: scratch, at)
         case .ip: return try beamSearch(InlineIP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                        excluding: excluding, scratch: scratch, at)
+                                        filter: AllBut(slot: excluding), scratch: scratch, at)
         case .cosine: return try beamSearch(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                            excluding: excluding, scratch: scratch, at)
+                                            filter: AllBut(slot: excluding), scratch: scratch, at)
         }
+    }
+
+    func everyNodeReachable(from entry: UInt32, scratch: LayerZeroScratch) throws -> Bool {
+        let slotCount = header.slotCount
+        guard Int(entry) < slotCount else { return false }
+        let at = addressing()
+        let maxLinks0 = layout.maxLinks0
+        let generation = scratch.beginVisit(capacity: slotCount)
+        let marks = scratch.marks
+        var stack: [UInt32] = [entry]
+        stack.reserveCapacity(256)
+        marks[Int(entry)] = generation
+        var reached = 0
+        while let s = stack.popLast() {
+            let r = try at.record(s, self)
+            guard r.load(as: UInt32.self) > 0 else { continue }  // a link to a free slot: not a node
+            reached += 1
+            let count = min(Int(r.load(fromByteOffset: 4, as: UInt32.self)), maxLinks0)
+            let links = (r + NodeLayout.linksOffset).assumingMemoryBound(to: UInt32.self)
+            for j in 0..<count {
+                let n = links[j]
+                let i = Int(n)
+                guard i < slotCount, marks[i] != generation else { continue }
+                marks[i] = generation
+                stack.append(n)
+            }
+        }
+        return reached >= header.liveCount
     }
 
     /// Greedy descent on layers `top` … `layer + 1`: on each, move to any closer neighbour until
@@ -356,9 +417,9 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
     /// Beam search of width `ef` on `layer` from `entry`; `excluding` (the node being inserted)
     /// is traversed but never returned, exactly as the generic loop's filter. Returns the
     /// nearest `keep` (≤ `ef`) of the up to `ef` found, as (slot, distance) ascending.
-    func beamSearch<K: StoredKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float,
-                                     ef: Int, keep: Int, layer: Int, excluding: UInt32?, scratch: LayerZeroScratch,
-                                     _ at: RecordAddressing) throws -> [(slot: UInt32, distance: Float)] {
+    func beamSearch<K: StoredKernel, F: SlotFilter>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float,
+                                                    ef: Int, keep: Int, layer: Int, filter: F, scratch: LayerZeroScratch,
+                                                    _ at: RecordAddressing) throws -> [(slot: UInt32, distance: Float)] {
         let slotCount = header.slotCount
         let vectorOffset = layout.vectorOffset
         let maxLinks0 = layout.maxLinks0
@@ -376,8 +437,6 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
             scratch.candidates = candidates
             scratch.results = results
         }
-        // No slot is UInt32.max (the graph holds fewer than 2³² slots), so it stands for "none".
-        let excluded = excluding ?? UInt32.max
 
         @inline(__always) func key(_ d: Float, _ s: UInt32) -> UInt64 { (PairHeap.orderKey(d) << 32) | UInt64(s) }
 
@@ -407,7 +466,7 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
 
         marks[Int(entry)] = generation
         var lowerBound = Float.infinity
-        if entry != excluded {
+        if try filter.allows(entry) {
             results.push(~key(entryDistance, entry))
             lowerBound = entryDistance
         }
@@ -416,7 +475,7 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
             let top = candidates.base[0]
             // Unfiltered, `results.count < ef` implies the top candidate is within the bound
             // (every candidate is also a result until results overflow), so this is
-            // hnswlib's stop rule; with an excluded node it is the generic filtered rule.
+            // hnswlib's stop rule; with a filter it is the generic filtered rule.
             if PairHeap.distance(fromKey: top >> 32) > lowerBound && results.count >= ef { break }
             _ = candidates.pop()
             let node = UInt32(truncatingIfNeeded: top)
@@ -443,7 +502,7 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
                 let d = freshDistances[j]
                 if results.count < ef || d < lowerBound {
                     candidates.push(key(d, n))
-                    if n != excluded {
+                    if try filter.allows(n) {
                         results.push(~key(d, n))
                         if results.count > ef { _ = results.pop() }
                         lowerBound = PairHeap.distance(fromKey: ~results.base[0] >> 32)

@@ -78,6 +78,9 @@ public struct SearchContext {
     var generation: UInt16 = 0
     var candidates = PairHeap(isMax: false)
     var results = PairHeap(isMax: true)
+    /// Set by an insert that dropped a layer-0 link or moved the entry point: the batch must
+    /// end with a reachability walk (``HNSWAlgorithm/restoreReachability(context:)``).
+    var layerZeroLinkDropped = false
     /// Buffers of the specialised layer search (``SpecialisedLayerSearch``), made on first use.
     var layerScratch: LayerZeroScratch?
 

@@ -1,13 +1,12 @@
 import Foundation
 
-/// The reusable part of a searcher: the generic loop's context and the specialised loop's
-/// buffers (visited marks by generation counter, heaps, neighbour buffers).
+/// The reusable part of a searcher: the specialised loop's buffers (visited marks by
+/// generation counter, heaps, neighbour buffers).
 ///
 /// `@unchecked Sendable`: an instance is used by one searcher at a time — ``SearchScratchPool``
 /// hands it out and takes it back under a lock, and a searcher never leaves its closure — so
 /// no two threads touch it at once.
 final class SearchScratch: @unchecked Sendable {
-    var context = SearchContext()
     let layer = LayerZeroScratch()
 }
 

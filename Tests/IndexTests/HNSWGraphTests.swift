@@ -48,6 +48,15 @@ final class HNSWGraphTests: XCTestCase {
                 for q in queries {
                     let hits = try searcher.search(q, k: 10)
                     XCTAssertEqual(hits.map(\.key), try memory.search(q, k: 10).map(\.key))
+                    // Filtered (the LMDB searcher's specialised loop vs the generic one), a
+                    // dense and a sparse filter.
+                    for modulus in [2, 13] as [UInt64] {
+                        let accept: (UInt64) -> Bool = { $0 % modulus == 1 }
+                        let filtered = try searcher.search(q, k: 10, filter: accept)
+                        XCTAssertEqual(filtered.map(\.key), try memory.search(q, k: 10, filter: accept).map(\.key))
+                        XCTAssertEqual(filtered.map(\.distance), try memory.search(q, k: 10, filter: accept).map(\.distance))
+                        XCTAssertTrue(filtered.allSatisfy { accept($0.key) })
+                    }
                     got.append(hits.map(\.key))
                     truth.append(bruteForce(q, items, metric: .l2, k: 10))
                 }
