@@ -6,20 +6,31 @@ import XCTest
 final class TaskRetrievalTests: XCTestCase {
     static let examplesPerTask = 300
 
-    /// Sentence embeddings of the tasks' samples, computed once per test process (encoding dominates).
-    /// `nonisolated(unsafe)`: XCTest runs these tests one after another on one thread.
-    nonisolated(unsafe) static var cache: (encoder: TextEncoder, tasks: [String: (dataset: TaskDataset, features: [[Float]])])?
+    /// A task's sample with its encodings: sentence embeddings (TextEmb, the classifiers) and the token
+    /// states entering the encoder's last layer (FUTE DTE).
+    struct EncodedTask {
+        var dataset: TaskDataset
+        var features: [[Float]]
+        var states: [[Float]]
+    }
 
-    static func loadTasks() throws -> (encoder: TextEncoder, tasks: [String: (dataset: TaskDataset, features: [[Float]])]) {
+    /// Encodings of the tasks' samples, computed once per test process (encoding dominates).
+    /// `nonisolated(unsafe)`: XCTest runs these tests one after another on one thread.
+    nonisolated(unsafe) static var cache: (encoder: TextEncoder, tasks: [String: EncodedTask])?
+    nonisolated(unsafe) static var dteCache: [String: [Float]]?
+
+    static func loadTasks() throws -> (encoder: TextEncoder, tasks: [String: EncodedTask]) {
         if let cache { return cache }
         let encoder = try TextEncoder(directory: try TestResources.encoderDirectory())
         let directory = try TestResources.shared("data/tasks")
         let names = ["sst2", "yelp", "ag_news", "snli", "rte", "mrpc", "cola", "trec", "subj"]
-        var tasks: [String: (TaskDataset, [[Float]])] = [:]
+        var tasks: [String: EncodedTask] = [:]
         for name in names {
             let dataset = try TaskDataset.read(path: "\(directory)/\(name).jsonl", requireTargets: true)
                 .sample(atMost: examplesPerTask, seed: 0)
-            tasks[name] = (dataset, encoder.encode(dataset.examples.map(\.input)))
+            let inputs = dataset.examples.map(\.input)
+            tasks[name] = EncodedTask(dataset: dataset, features: encoder.encode(inputs),
+                                      states: encoder.hiddenStates(inputs, droppingLastLayers: 1))
         }
         cache = (encoder, tasks)
         return (encoder, tasks)
@@ -40,14 +51,19 @@ final class TaskRetrievalTests: XCTestCase {
         return out
     }
 
-    func embeddings(method: TaskEmbeddingMethod, seed: UInt64 = 0) throws -> [String: [Float]] {
+    /// DTEs (FUTE, default settings, seed 0; computed once) or TextEmb of the 9 tasks.
+    func embeddings(method: TaskEmbeddingMethod) throws -> [String: [Float]] {
+        if method == .fute, let cached = Self.dteCache { return cached }
         let (encoder, tasks) = try Self.loadTasks()
-        let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: "test", method: method, settings: SurrogateSettings(seed: seed))
+        let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: "test", method: method, settings: SurrogateSettings(seed: 0))
         var out: [String: [Float]] = [:]
         for (name, task) in tasks {
-            out[name] = try embedder.embed(features: task.features, targets: task.dataset.examples.map(\.target),
-                                           path: task.dataset.path, kind: .dte).vector
+            let targets = task.dataset.examples.map(\.target)
+            out[name] = method == .fute
+                ? try embedder.embed(lastLayerInputs: task.states, targets: targets, path: task.dataset.path, kind: .dte).vector
+                : try embedder.embed(features: task.features, targets: targets, path: task.dataset.path, kind: .textemb).vector
         }
+        if method == .fute { Self.dteCache = out }
         return out
     }
 
@@ -71,12 +87,12 @@ final class TaskRetrievalTests: XCTestCase {
         // Sentiment: strict (the nearest of 8 others).
         XCTAssertEqual(nearestDTE["sst2"], "yelp")
         XCTAssertEqual(nearestDTE["yelp"], "sst2")
-        // NLI is the weak family (as the prototype found): the issue asks for top-1, which this
-        // method does not reach robustly (README, "FUTE encoder"); each must still rank its partner
-        // within its 3 nearest of 8. These ranks hold for data sample 0 and surrogate seed 0; other
-        // samples move them.
-        XCTAssertLessThanOrEqual(Self.rank(of: "rte", for: "snli", in: dte), 3)
-        XCTAssertLessThanOrEqual(Self.rank(of: "snli", for: "rte", in: dte), 3)
+        // NLI: the issue asks for the nearest. With the last layer's attention tuned, snli and rte are
+        // mutual nearest on 3 of 5 data samples (seed 0; 5 of 10 sample × seed runs, PyTorch prototype);
+        // data sample 0, the one used here, is not one of them: each ranks the other 2nd of 8 (first
+        // method: 2nd and 3rd). Asserted: within the 2 nearest.
+        XCTAssertLessThanOrEqual(Self.rank(of: "rte", for: "snli", in: dte), 2)
+        XCTAssertLessThanOrEqual(Self.rank(of: "snli", for: "rte", in: dte), 2)
     }
 }
 
@@ -90,6 +106,7 @@ extension TaskRetrievalTests {
         let corpora = tasks.keys.sorted().map { "\(directory)/\($0).jsonl" }
         let u = try UnsupervisedSampler.sample(from: corpora, count: 800, exclude: ["sst2"], seed: 0)
         let uFeatures = encoder.encode(u.map(\.input))
+        let uStates = encoder.hiddenStates(u.map(\.input), droppingLastLayers: 1)
         let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: "test", method: .fute, settings: SurrogateSettings(seed: 0))
         let expectations = ["sst2": ["sst2", "yelp"], "trec": ["trec"], "ag_news": ["ag_news"]]
         var failures: [String] = []
@@ -100,7 +117,7 @@ extension TaskRetrievalTests {
             let probs = classifier.probabilities(features: uFeatures.flatMap { $0 })
             let c = classifier.classes.count
             let targets: [TaskTarget?] = (0..<u.count).map { .probabilities(Array(probs[$0 * c ..< ($0 + 1) * c])) }
-            let mte = try embedder.embed(features: uFeatures, targets: targets, path: "U", kind: .mte)
+            let mte = try embedder.embed(lastLayerInputs: uStates, targets: targets, path: "U", kind: .mte)
             let ranked = dte.sorted { Self.cosine(mte.vector, $0.value) > Self.cosine(mte.vector, $1.value) }.map(\.key)
             print("MTE of a classifier trained on \(modelTask): nearest DTEs \(ranked.prefix(3))")
             if !family.contains(ranked[0]) { failures.append("\(modelTask) → \(ranked[0])") }

@@ -86,7 +86,8 @@ public struct BertModel: Sendable {
     public let configuration: BertConfiguration
     let wordEmbeddings: [Float], positionEmbeddings: [Float], typeEmbeddings: [Float]
     let embeddingNormWeight: [Float], embeddingNormBias: [Float]
-    let layers: [Layer]
+    /// `var` so that a copy can drop its top layers (`TextEncoder.hiddenStates(_:droppingLastLayers:)`).
+    var layers: [Layer]
 
     /// Loads the weights from a safetensors file (names with or without a `bert.` prefix).
     public init(configuration c: BertConfiguration, weights file: SafeTensorsFile) throws {

@@ -4,13 +4,27 @@ import Kernels
 /// The trainable part of the FUTE surrogate and how it is trained. Everything here is part of a
 /// space's identity: two embeddings are comparable only when made with equal settings.
 ///
-/// The surrogate is the frozen encoder followed by z = act(W·x + b), x = √d·h (h the unit-length
-/// sentence embedding, d its width), W: rank×d and b drawn from `seed`, and a task head on z
-/// initialised at zero. The task embedding is [W − W₀, b − b₀] (TuPaTE-style tuned parameters).
+/// Two trainable parts exist (`part`):
+/// - `.lastLayerAttention` (the default): the attention projections of the encoder's last layer are
+///   tuned on the states entering that layer; head on the mean-pooled unit embedding, initialised at
+///   zero; embedding = the tuned attention parameters minus the pretrained ones (`AttentionSurrogate`).
+/// - `.bottleneck` (the first method): z = act(W·x + b), x = √d·h (h the unit-length sentence
+///   embedding, d its width), W: rank×d and b drawn from `seed`, a zero-initialised head on z;
+///   embedding = [W − W₀, b − b₀] (`SurrogateTrainer`).
 public struct SurrogateSettings: Sendable, Equatable, Codable {
+    /// Which part of the surrogate is trained (and so what the embedding is made of).
+    public enum TrainablePart: String, Sendable, Codable, CaseIterable {
+        /// Attention (Q, K, V, output) of the encoder's last layer: 4d² + 4d floats.
+        case lastLayerAttention = "last-layer-attention"
+        /// A rank×d bottleneck on the pooled sentence embedding: rank·(d+1) floats.
+        case bottleneck
+    }
+
     /// Activation after the bottleneck.
     public enum Activation: String, Sendable, Codable, CaseIterable { case tanh, linear }
 
+    /// The trained part.
+    public var part: TrainablePart = .lastLayerAttention
     /// Rows of W (the bottleneck width); the embedding has rank·(d+1) floats.
     public var rank = 128
     /// Activation of the bottleneck.
@@ -24,8 +38,26 @@ public struct SurrogateSettings: Sendable, Equatable, Codable {
     /// Seeds W₀, b₀ and the example order.
     public var seed: UInt64 = 0
 
-    /// Default settings (the prototype's best: rank 128, tanh, 3 epochs, Adam 1e-3, batch 32) with `seed`.
-    public init(seed: UInt64 = 0) { self.seed = seed }
+    /// Default settings for `part` with `seed`: 3 epochs, batch 32, Adam 3e-4 for the last layer's
+    /// attention; Adam 1e-3, rank 128, tanh for the bottleneck (the prototype's best).
+    public init(seed: UInt64 = 0, part: TrainablePart = .lastLayerAttention) {
+        self.seed = seed
+        self.part = part
+        learningRate = part == .lastLayerAttention ? 3e-4 : 1e-3
+    }
+}
+
+extension SurrogateSettings {
+    /// The settings a space records (besides the seed): the trained part and the training settings that
+    /// apply to it. A space made with the first method (no `trainable` field) is refused, naming both.
+    public var recordedFields: [String: String] {
+        var f = ["trainable": part.rawValue, "epochs": String(epochs), "learningRate": String(learningRate), "batchSize": String(batchSize)]
+        if part == .bottleneck {
+            f["rank"] = String(rank)
+            f["activation"] = activation.rawValue
+        }
+        return f
+    }
 }
 
 /// What the surrogate is trained to predict, one row per example.

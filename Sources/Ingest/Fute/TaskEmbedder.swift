@@ -32,11 +32,7 @@ public struct EmbeddingProvenance: Sendable, Equatable, Codable {
         var f = ["encoder": encoder, "encoderChecksum": encoderChecksum, "method": method.rawValue]
         if method == .fute {
             f["seed"] = String(surrogate.seed)
-            f["rank"] = String(surrogate.rank)
-            f["activation"] = surrogate.activation.rawValue
-            f["epochs"] = String(surrogate.epochs)
-            f["learningRate"] = String(surrogate.learningRate)
-            f["batchSize"] = String(surrogate.batchSize)
+            for (key, value) in surrogate.recordedFields { f[key] = value }
         }
         return f
     }
@@ -87,13 +83,27 @@ public struct TaskEmbedder: Sendable {
         provenance = EmbeddingProvenance(encoder: encoder.identifier, encoderChecksum: encoderChecksum, method: method, surrogate: settings)
     }
 
-    /// Vector width: d for TextEmb, rank·(d+1) for FUTE.
+    /// Vector width: d for TextEmb; for FUTE 4d² + 4d (last layer's attention) or rank·(d+1) (bottleneck).
     public var dimension: Int {
-        provenance.method == .textemb ? encoder.dimension : provenance.surrogate.rank * (encoder.dimension + 1)
+        let d = encoder.dimension
+        if provenance.method == .textemb { return d }
+        switch provenance.surrogate.part {
+        case .lastLayerAttention: return AttentionSurrogate.embeddingDimension(hiddenSize: d)
+        case .bottleneck: return provenance.surrogate.rank * (d + 1)
+        }
+    }
+
+    /// Whether the surrogate trains on the states entering the last layer (else on sentence embeddings).
+    public var trainsOnLastLayerInputs: Bool {
+        provenance.method == .fute && provenance.surrogate.part == .lastLayerAttention
     }
 
     /// A dataset task embedding (FUTE DTE) or TextEmb of a labelled dataset.
     public func embed(dataset: TaskDataset, progress: ((String, Int, Int) -> Void)? = nil) throws -> TaskEmbedding {
+        if trainsOnLastLayerInputs {
+            return try embed(lastLayerInputs: lastLayerInputs(dataset, progress: progress), targets: dataset.examples.map(\.target),
+                             path: dataset.path, kind: .dte)
+        }
         let features = encode(dataset, progress: progress)
         return try embed(features: features, targets: dataset.examples.map(\.target), path: dataset.path,
                          kind: provenance.method == .textemb ? .textemb : .dte)
@@ -104,12 +114,30 @@ public struct TaskEmbedder: Sendable {
         guard provenance.method == .fute else {
             throw DatasetError(path: predictions.path, line: nil, message: "a model task embedding needs --method fute; TextEmb of predictions ignores them")
         }
+        if trainsOnLastLayerInputs {
+            return try embed(lastLayerInputs: lastLayerInputs(predictions, progress: progress), targets: predictions.examples.map(\.target),
+                             path: predictions.path, kind: .mte)
+        }
         let features = encode(predictions, progress: progress)
         return try embed(features: features, targets: predictions.examples.map(\.target), path: predictions.path, kind: .mte)
     }
 
-    /// The embedding from precomputed sentence embeddings (`features[i]` for example i).
+    /// The FUTE embedding (last-layer attention part) from precomputed states entering the encoder's last
+    /// layer (`states[i]`: tokens × d for example i, from `encoder.hiddenStates(_:droppingLastLayers: 1)`).
+    public func embed(lastLayerInputs states: [[Float]], targets: [TaskTarget?], path: String, kind: TaskEmbeddingKind) throws -> TaskEmbedding {
+        precondition(trainsOnLastLayerInputs, "embed(lastLayerInputs:) is for FUTE with the last-layer attention part")
+        guard !states.isEmpty else { throw DatasetError(path: path, line: nil, message: "no examples") }
+        guard let layer = encoder.model.layers.last else { throw EncoderError("\(encoder.directory): the encoder has no layers") }
+        let surrogateTargets = try Self.surrogateTargets(targets, path: path)
+        let vector = AttentionSurrogate.embedding(states: states, layer: layer, configuration: encoder.model.configuration,
+                                                  targets: surrogateTargets, settings: provenance.surrogate)
+        return TaskEmbedding(vector: vector, kind: kind, provenance: provenance, exampleCount: states.count)
+    }
+
+    /// The embedding from precomputed sentence embeddings (`features[i]` for example i): TextEmb, or FUTE
+    /// with the bottleneck part (the last-layer attention part needs `embed(lastLayerInputs:…)`).
     public func embed(features: [[Float]], targets: [TaskTarget?], path: String, kind: TaskEmbeddingKind) throws -> TaskEmbedding {
+        precondition(!trainsOnLastLayerInputs, "FUTE with the last-layer attention part trains on token states: use embed(lastLayerInputs:…)")
         let d = encoder.dimension
         let n = features.count
         guard n > 0 else { throw DatasetError(path: path, line: nil, message: "no examples") }
@@ -161,6 +189,10 @@ public struct TaskEmbedder: Sendable {
             }
             return .values(v)
         }
+    }
+
+    func lastLayerInputs(_ dataset: TaskDataset, progress: ((String, Int, Int) -> Void)?) -> [[Float]] {
+        encoder.hiddenStates(dataset.examples.map(\.input), droppingLastLayers: 1) { done, total in progress?("encoding", done, total) }
     }
 
     func encode(_ dataset: TaskDataset, progress: ((String, Int, Int) -> Void)?) -> [[Float]] {

@@ -9,9 +9,7 @@ extension EmbeddingProvenance {
             return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum)
         }
         return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum, seed: surrogate.seed,
-                          extra: ["rank": String(surrogate.rank), "activation": surrogate.activation.rawValue,
-                                  "epochs": String(surrogate.epochs), "learningRate": String(surrogate.learningRate),
-                                  "batchSize": String(surrogate.batchSize)])
+                          extra: surrogate.recordedFields)
     }
 }
 
