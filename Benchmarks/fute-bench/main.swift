@@ -22,9 +22,9 @@ commands:
   kernels  [--dims 128,384,768] [--json]                      ns per distance call, Swift beside C
   synth    --out DIR [--n 100000] [--dim 128] [--queries 1000] [--seed 1] [--metric l2|cosine] [--clusters 100]
            writes base.fvecs, query.fvecs, groundtruth.ivecs (exact top-100)
-  encoder  --encoder DIR --input FILE.jsonl [--limit 500] [--threads 1,2] [--runs 3] [--json]
-           sentences/s of the Swift text encoder (tokenization included); compare with
-           Tools/compare-encoder-torch.sh FILE.jsonl THREADS for PyTorch
+  encoder  --encoder DIR --input FILE.jsonl [--limit 500] [--threads 1,2] [--runs 3] [--batch-tokens 1024] [--json]
+           sentences/s of the Swift text encoder (tokenization included); against PyTorch in
+           the same run: Tools/compare-encoder-torch.sh [FILE.jsonl ...]
   tasks    --encoder DIR --tasks DIR [--examples 300] [--samples 0] [--seeds 0] [--ensemble 1] [--epochs 3]
            [--lr 3e-4] [--batch 32] [--threads 2] [--dump DIR] [--json]
            FUTE DTE same-family retrieval over data samples × seeds: each task's rank of its nearest
@@ -159,7 +159,7 @@ func main() throws {
         try writeIvecs(exactTruth(base: base, queries: shifted, metric: metric, k: 100), to: out + "/groundtruth.ivecs")
         log("wrote \(out)/base.fvecs (\(n)×\(d)), query.fvecs (\(nq)), groundtruth.ivecs (top-100 \(metric.rawValue))")
     case "encoder":
-        try runEncoderBenchmark(try Options(args, flags: ["json"], known: ["encoder", "input", "limit", "threads", "runs"]))
+        try runEncoderBenchmark(try Options(args, flags: ["json"], known: ["encoder", "input", "limit", "threads", "runs", "batch-tokens"]))
     case "tasks":
         try runTaskRetrievalBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "examples", "samples", "seeds", "ensemble",
                                                                                   "epochs", "lr", "batch", "threads", "dump"]))

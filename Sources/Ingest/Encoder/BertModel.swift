@@ -68,8 +68,9 @@ public struct EncoderError: Error, CustomStringConvertible, Sendable {
 /// OpenBLAS `sgemm`.
 ///
 /// Sequences of a batch are packed one after another (no padding rows): the dense layers run over
-/// all tokens of the batch at once, attention runs per sequence over its own keys only. That is what
-/// an attention mask does for a padded batch, without computing the padded positions.
+/// all tokens of the batch at once (OpenBLAS), attention runs per sequence over its own keys only
+/// (SIMD8 loops, no per-head BLAS calls). That is what an attention mask does for a padded batch,
+/// without computing the padded positions.
 public struct BertModel: Sendable {
     struct Layer: Sendable {
         var qkvWeight: [Float]   // [3H, H]: query, key, value stacked
@@ -148,12 +149,17 @@ public struct BertModel: Sendable {
     }
 
     /// Last hidden states of the packed batch: `(sum of lengths) × hiddenSize`, sequences in order.
+    ///
+    /// The dense layers are OpenBLAS `sgemm`s over all rows and use its threads; everything else
+    /// (attention, LayerNorm, GELU) is split over the same number of threads (`BLAS.threads`), so
+    /// "2 threads" means two for the whole pass, not only for the matrix products.
     public func lastHiddenStates(_ inputs: [TokenizedInput]) -> [Float] {
         let c = configuration
         let h = c.hiddenSize
         let lengths = inputs.map(\.count)
         let n = lengths.reduce(0, +)
         precondition(lengths.allSatisfy { $0 > 0 && $0 <= c.maxPositions }, "every input needs 1...\(c.maxPositions) tokens")
+        let workers = n >= 64 ? min(BLAS.threads, 8) : 1
         var x = [Float](repeating: 0, count: n * h)
         // Embeddings: word + position + token type.
         wordEmbeddings.withUnsafeBufferPointer { we in
@@ -174,72 +180,234 @@ public struct BertModel: Sendable {
                 }
             }
         }
-        Self.layerNorm(&x, rows: n, width: h, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: c.layerNormEpsilon)
+        Self.layerNorm(&x, rows: n, width: h, weight: embeddingNormWeight, bias: embeddingNormBias, epsilon: c.layerNormEpsilon, workers: workers)
         var qkv = [Float](repeating: 0, count: n * 3 * h)
         var context = [Float](repeating: 0, count: n * h)
-        var projected = [Float](repeating: 0, count: n * h)
+        var residual = [Float](repeating: 0, count: n * h)
         var intermediate = [Float](repeating: 0, count: n * c.intermediateSize)
-        let maxLength = lengths.max() ?? 0
-        var scores = [Float](repeating: 0, count: maxLength * maxLength)
+        let plan = AttentionPlan(lengths: lengths, hiddenSize: h, headCount: c.headCount, workers: workers)
+        var scratch = [SIMD8<Float>](repeating: .zero, count: plan.scratchPerWorker * plan.workerRanges.count)
         for layer in layers {
             Self.linear(x, rows: n, inWidth: h, weight: layer.qkvWeight, bias: layer.qkvBias, outWidth: 3 * h, into: &qkv)
-            attention(qkv: qkv, lengths: lengths, scores: &scores, into: &context)
-            Self.linear(context, rows: n, inWidth: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias, outWidth: h, into: &projected)
-            Self.addInPlace(&x, projected)
-            Self.layerNorm(&x, rows: n, width: h, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: c.layerNormEpsilon)
+            Self.attention(qkv: qkv, plan: plan, scratch: &scratch, into: &context)
+            // residual = x + bias + context·Wᵀ, then LayerNorm: the residual add rides on the product.
+            Self.linear(context, rows: n, inWidth: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias, outWidth: h,
+                        adding: x, into: &residual)
+            Self.layerNorm(&residual, rows: n, width: h, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: c.layerNormEpsilon, workers: workers)
+            swap(&x, &residual)
             Self.linear(x, rows: n, inWidth: h, weight: layer.intermediateWeight, bias: layer.intermediateBias, outWidth: c.intermediateSize, into: &intermediate)
-            Self.gelu(&intermediate)
-            Self.linear(intermediate, rows: n, inWidth: c.intermediateSize, weight: layer.outputWeight, bias: layer.outputBias, outWidth: h, into: &projected)
-            Self.addInPlace(&x, projected)
-            Self.layerNorm(&x, rows: n, width: h, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: c.layerNormEpsilon)
+            Self.gelu(&intermediate, workers: workers)
+            Self.linear(intermediate, rows: n, inWidth: c.intermediateSize, weight: layer.outputWeight, bias: layer.outputBias, outWidth: h,
+                        adding: x, into: &residual)
+            Self.layerNorm(&residual, rows: n, width: h, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: c.layerNormEpsilon, workers: workers)
+            swap(&x, &residual)
         }
         return x
     }
 
-    /// Scaled dot-product attention per sequence and head over packed rows of `qkv` (`[q | k | v]`).
-    func attention(qkv: [Float], lengths: [Int], scores: inout [Float], into context: inout [Float]) {
-        let h = configuration.hiddenSize, heads = configuration.headCount, dh = h / heads
+    /// Runs `body` over `0..<count` split into `workers` contiguous ranges, concurrently when
+    /// `workers > 1`. `body` must only write where its range says.
+    static func forEachRange(_ count: Int, workers: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        guard workers > 1, count > 1 else { body(0..<count); return }
+        let parts = min(workers, count)
+        DispatchQueue.concurrentPerform(iterations: parts) { w in
+            body((count * w / parts)..<(count * (w + 1) / parts))
+        }
+    }
+
+    /// How the sequences of a packed batch are laid out and shared among workers for attention.
+    struct AttentionPlan {
+        let lengths: [Int], rowStarts: [Int]
+        let heads: Int, headWidth: Int, hiddenSize: Int
+        /// Head width rounded up to whole SIMD8 vectors (padding lanes hold zeros).
+        let headBlocks: Int
+        /// Contiguous ranges of sequences, one per worker, of about equal cost (∝ t² + t).
+        let workerRanges: [Range<Int>]
+        /// SIMD8 vectors of scratch one worker needs: Kᵀ, V and one row of scores for the longest sequence.
+        let scratchPerWorker: Int
+
+        init(lengths: [Int], hiddenSize: Int, headCount: Int, workers: Int) {
+            self.lengths = lengths
+            var starts: [Int] = [], row = 0
+            for t in lengths { starts.append(row); row += t }
+            rowStarts = starts
+            heads = headCount
+            self.hiddenSize = hiddenSize
+            headWidth = hiddenSize / headCount
+            headBlocks = (headWidth + 7) / 8
+            let costs = lengths.map { Double($0 * $0 + 8 * $0) }
+            let total = costs.reduce(0, +)
+            var ranges: [Range<Int>] = [], begin = 0, acc = 0.0
+            for w in 0..<max(1, workers) {
+                var end = begin
+                let target = total * Double(w + 1) / Double(max(1, workers))
+                while end < lengths.count && (acc + costs[end] / 2 <= target || w == workers - 1) { acc += costs[end]; end += 1 }
+                if end > begin { ranges.append(begin..<end) }
+                begin = end
+            }
+            if ranges.isEmpty { ranges = [0..<lengths.count] }
+            workerRanges = ranges
+            let longest = lengths.max() ?? 0
+            let tBlocks = (longest + 31) / 32 * 4
+            // Kᵀ: headWidth rows of tBlocks; V: longest rows of headBlocks; scores: tBlocks.
+            scratchPerWorker = headWidth * tBlocks + longest * headBlocks + tBlocks + headBlocks
+        }
+    }
+
+    /// Scaled dot-product attention per sequence and head over packed rows of `qkv` (`[q | k | v]`),
+    /// in SIMD8 blocks: per head, Kᵀ and V are copied into vector scratch, each query row's scores are
+    /// broadcast FMAs over Kᵀ, softmax, then the row of probabilities times V. Sequences are shared
+    /// among the plan's workers; each writes only its own rows of `context`.
+    static func attention(qkv: [Float], plan: AttentionPlan, scratch: inout [SIMD8<Float>], into context: inout [Float]) {
+        let h = plan.hiddenSize, dh = plan.headWidth, hb = plan.headBlocks
         let stride = 3 * h
         let scale = 1 / Float(dh).squareRoot()
-        qkv.withUnsafeBufferPointer { q in
-            scores.withUnsafeMutableBufferPointer { sc in
-                context.withUnsafeMutableBufferPointer { ctx in
-                    guard let qBase = q.baseAddress, let sBase = sc.baseAddress, let cBase = ctx.baseAddress else { return }
-                    var row = 0
-                    for t in lengths {
-                        for head in 0..<heads {
-                            let qPtr = qBase + row * stride + head * dh
-                            // scores[t×t] = scale · Q·Kᵀ
-                            BLAS.sgemm(transposeA: false, transposeB: true, m: t, n: t, k: dh, alpha: scale,
-                                       a: qPtr, lda: stride, b: qPtr + h, ldb: stride, beta: 0, c: sBase, ldc: t)
-                            for i in 0..<t {
-                                let r = i * t
-                                var m = -Float.infinity
-                                for j in 0..<t { m = max(m, sc[r + j]) }
-                                var sum: Float = 0
-                                for j in 0..<t { let e = expf(sc[r + j] - m); sc[r + j] = e; sum += e }
-                                let inv = 1 / sum
-                                for j in 0..<t { sc[r + j] *= inv }
+        qkv.withUnsafeBufferPointer { qBuffer in
+            scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                context.withUnsafeMutableBufferPointer { contextBuffer in
+                    // Safe to share: the workers only read `q`, and write disjoint parts of the scratch
+                    // (their own slice) and of `ctx` (their own sequences' rows); all end before the closure returns.
+                    nonisolated(unsafe) let q = qBuffer, allScratch = scratchBuffer, ctx = contextBuffer
+                    forEachRange(plan.workerRanges.count, workers: plan.workerRanges.count) { workers in
+                        for w in workers {
+                            let base = w * plan.scratchPerWorker
+                            for s in plan.workerRanges[w] {
+                                let t = plan.lengths[s], r0 = plan.rowStarts[s]
+                                // Keys in blocks of 8, padded to groups of 4 blocks (32 keys): the score loop
+                                // keeps 4 independent accumulators; padded keys are zero and masked below.
+                                let tb = (t + 31) / 32 * 4
+                                let kt = base, vv = base + dh * tb, sc = vv + t * hb, acc = sc + tb
+                                for head in 0..<plan.heads {
+                                    let col = head * dh
+                                    // Kᵀ[d][key block]: 8 keys' d-th component per vector; keys past t are zero.
+                                    let kBase = r0 * stride + h + col
+                                    for jb in 0..<tb {
+                                        let first = jb &* 8
+                                        if first &+ 8 <= t {
+                                            let k0 = kBase &+ first &* stride
+                                            for d in 0..<dh {
+                                                let k: Int = k0 &+ d
+                                                let s1: Int = k &+ stride, s2: Int = s1 &+ stride, s3: Int = s2 &+ stride
+                                                let s4: Int = s3 &+ stride, s5: Int = s4 &+ stride, s6: Int = s5 &+ stride, s7: Int = s6 &+ stride
+                                                let keys = SIMD8<Float>(q[k], q[s1], q[s2], q[s3], q[s4], q[s5], q[s6], q[s7])
+                                                allScratch[kt &+ d &* tb &+ jb] = keys
+                                            }
+                                        } else {
+                                            for d in 0..<dh {
+                                                var lanes = SIMD8<Float>.zero
+                                                for lane in 0..<max(0, t &- first) { lanes[lane] = q[kBase &+ (first &+ lane) &* stride &+ d] }
+                                                allScratch[kt &+ d &* tb &+ jb] = lanes
+                                            }
+                                        }
+                                    }
+                                    // V[j] in vectors of 8 dims (lanes past the head width are zero).
+                                    for j in 0..<t {
+                                        let v = (r0 + j) * stride + 2 * h + col
+                                        for b in 0..<hb {
+                                            if (b + 1) * 8 <= dh {
+                                                let o = v + b * 8
+                                                allScratch[vv + j * hb + b] = SIMD8(q[o], q[o + 1], q[o + 2], q[o + 3], q[o + 4], q[o + 5], q[o + 6], q[o + 7])
+                                            } else {
+                                                var lanes = SIMD8<Float>.zero
+                                                for lane in 0..<(dh - b * 8) { lanes[lane] = q[v + b * 8 + lane] }
+                                                allScratch[vv + j * hb + b] = lanes
+                                            }
+                                        }
+                                    }
+                                    for i in 0..<t {
+                                        let qRow = (r0 + i) * stride + col
+                                        // scores = (q · scale) · Kᵀ, 32 keys at a time.
+                                        var g = 0
+                                        while g < tb {
+                                            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
+                                            for d in 0..<dh {
+                                                let qd = SIMD8<Float>(repeating: q[qRow &+ d] * scale)
+                                                let k = kt &+ d &* tb &+ g
+                                                a0.addProduct(qd, allScratch[k])
+                                                a1.addProduct(qd, allScratch[k + 1])
+                                                a2.addProduct(qd, allScratch[k + 2])
+                                                a3.addProduct(qd, allScratch[k + 3])
+                                            }
+                                            allScratch[sc + g] = a0
+                                            allScratch[sc + g + 1] = a1
+                                            allScratch[sc + g + 2] = a2
+                                            allScratch[sc + g + 3] = a3
+                                            g += 4
+                                        }
+                                        // softmax over the t real keys: padded lanes of the last block become -∞, then 0.
+                                        let used = (t &+ 7) &>> 3
+                                        if t & 7 != 0 {
+                                            var last = allScratch[sc &+ used &- 1]
+                                            for lane in (t & 7)..<8 { last[lane] = -.infinity }
+                                            allScratch[sc &+ used &- 1] = last
+                                        }
+                                        var maxima = allScratch[sc]
+                                        for jb in 1..<used { let v = allScratch[sc &+ jb]; maxima.replace(with: v, where: v .> maxima) }
+                                        let rowMax = maxima.max()
+                                        var sums = SIMD8<Float>.zero
+                                        for jb in 0..<used {
+                                            var e = allScratch[sc &+ jb] - rowMax
+                                            for lane in 0..<8 { e[lane] = expf(e[lane]) }
+                                            allScratch[sc &+ jb] = e
+                                            sums += e
+                                        }
+                                        let sum = sums.sum()
+                                        let inv = 1 / sum
+                                        let out = (r0 + i) * h + col
+                                        // context row = softmax · V
+                                        if hb == 4 {
+                                            var c0 = SIMD8<Float>.zero, c1 = SIMD8<Float>.zero, c2 = SIMD8<Float>.zero, c3 = SIMD8<Float>.zero
+                                            for j in 0..<t {
+                                                let p = SIMD8<Float>(repeating: allScratch[sc &+ j &>> 3][j & 7])
+                                                let v = vv &+ j &* 4
+                                                c0.addProduct(p, allScratch[v])
+                                                c1.addProduct(p, allScratch[v + 1])
+                                                c2.addProduct(p, allScratch[v + 2])
+                                                c3.addProduct(p, allScratch[v + 3])
+                                            }
+                                            allScratch[acc] = c0
+                                            allScratch[acc + 1] = c1
+                                            allScratch[acc + 2] = c2
+                                            allScratch[acc + 3] = c3
+                                        } else {
+                                            for b in 0..<hb { allScratch[acc + b] = .zero }
+                                            for j in 0..<t {
+                                                let p = SIMD8<Float>(repeating: allScratch[sc + j / 8][j % 8])
+                                                for b in 0..<hb { allScratch[acc + b].addProduct(p, allScratch[vv + j * hb + b]) }
+                                            }
+                                        }
+                                        for b in 0..<hb {
+                                            let v = allScratch[acc + b] * inv
+                                            for lane in 0..<min(8, dh - b * 8) { ctx[out + b * 8 + lane] = v[lane] }
+                                        }
+                                    }
+                                }
                             }
-                            // context[t×dh] = P·V
-                            BLAS.sgemm(transposeA: false, transposeB: false, m: t, n: dh, k: t, alpha: 1,
-                                       a: sBase, lda: t, b: qPtr + 2 * h, ldb: stride, beta: 0,
-                                       c: cBase + row * h + head * dh, ldc: h)
                         }
-                        row += t
                     }
                 }
             }
         }
     }
 
-    /// out[rows×outWidth] = input · weightᵀ + bias (PyTorch `Linear` layout: weight is [out, in]).
-    static func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int, into out: inout [Float]) {
+    /// out[rows×outWidth] = input · weightᵀ + bias (+ `adding`, same shape as `out`, when given)
+    /// (PyTorch `Linear` layout: weight is [out, in]).
+    static func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
+                       adding residual: [Float]? = nil, into out: inout [Float]) {
         out.withUnsafeMutableBufferPointer { o in
             bias.withUnsafeBufferPointer { b in
-                for r in 0..<rows {
-                    let base = r * outWidth
-                    for j in 0..<outWidth { o[base + j] = b[j] }
+                if let residual {
+                    residual.withUnsafeBufferPointer { r in
+                        for row in 0..<rows {
+                            let base = row * outWidth
+                            for j in 0..<outWidth { o[base + j] = r[base + j] + b[j] }
+                        }
+                    }
+                } else {
+                    for row in 0..<rows {
+                        let base = row * outWidth
+                        for j in 0..<outWidth { o[base + j] = b[j] }
+                    }
                 }
             }
             input.withUnsafeBufferPointer { x in
@@ -252,21 +420,17 @@ public struct BertModel: Sendable {
         }
     }
 
-    static func addInPlace(_ x: inout [Float], _ y: [Float]) {
-        x.withUnsafeMutableBufferPointer { xs in
-            y.withUnsafeBufferPointer { ys in
-                for i in 0..<xs.count { xs[i] += ys[i] }
-            }
-        }
-    }
-
     /// GELU with the exact (erf) definition, x · ½ · (1 + erf(x / √2)), erf evaluated by `erfFloat`.
-    static func gelu(_ x: inout [Float]) {
+    static func gelu(_ x: inout [Float], workers: Int = 1) {
         let invSqrt2: Float = 0.70710678118654752
-        x.withUnsafeMutableBufferPointer { xs in
-            for i in 0..<xs.count {
-                let v = xs[i]
-                xs[i] = 0.5 * v * (1 + erfFloat(v * invSqrt2))
+        x.withUnsafeMutableBufferPointer { buffer in
+            // Safe to share: each worker writes only its own range, and all end before the closure returns.
+            nonisolated(unsafe) let xs = buffer
+            forEachRange(xs.count, workers: workers) { range in
+                for i in range {
+                    let v = xs[i]
+                    xs[i] = 0.5 * v * (1 + erfFloat(v * invSqrt2))
+                }
             }
         }
     }
@@ -294,20 +458,42 @@ public struct BertModel: Sendable {
         return p / q
     }
 
-    static func layerNorm(_ x: inout [Float], rows: Int, width: Int, weight: [Float], bias: [Float], epsilon: Float) {
-        x.withUnsafeMutableBufferPointer { xs in
-            weight.withUnsafeBufferPointer { g in
-                bias.withUnsafeBufferPointer { b in
-                    for r in 0..<rows {
-                        let o = r * width
-                        var mean: Float = 0
-                        for d in 0..<width { mean += xs[o + d] }
-                        mean /= Float(width)
-                        var variance: Float = 0
-                        for d in 0..<width { let c = xs[o + d] - mean; variance += c * c }
-                        variance /= Float(width)
-                        let inv = 1 / (variance + epsilon).squareRoot()
-                        for d in 0..<width { xs[o + d] = (xs[o + d] - mean) * inv * g[d] + b[d] }
+    /// LayerNorm of each row in place. Sums run in eight lanes (the reductions are the slow part of a
+    /// scalar loop: each add waits for the previous one).
+    static func layerNorm(_ x: inout [Float], rows: Int, width: Int, weight: [Float], bias: [Float], epsilon: Float, workers: Int = 1) {
+        let vectorWidth = width - width % 8
+        x.withUnsafeMutableBufferPointer { buffer in
+            weight.withUnsafeBufferPointer { weights in
+                bias.withUnsafeBufferPointer { biases in
+                    // Safe to share: each worker writes only its own rows, and all end before the closure returns.
+                    nonisolated(unsafe) let xs = buffer, g = weights, b = biases
+                    forEachRange(rows, workers: workers) { range in
+                        for r in range {
+                            let o = r * width
+                            var lanes = SIMD8<Float>.zero
+                            var d = 0
+                            while d < vectorWidth {
+                                lanes += SIMD8(xs[o + d], xs[o + d + 1], xs[o + d + 2], xs[o + d + 3],
+                                               xs[o + d + 4], xs[o + d + 5], xs[o + d + 6], xs[o + d + 7])
+                                d += 8
+                            }
+                            var mean = lanes.sum()
+                            for e in vectorWidth..<width { mean += xs[o + e] }
+                            mean /= Float(width)
+                            lanes = .zero
+                            d = 0
+                            while d < vectorWidth {
+                                let c = SIMD8(xs[o + d], xs[o + d + 1], xs[o + d + 2], xs[o + d + 3],
+                                              xs[o + d + 4], xs[o + d + 5], xs[o + d + 6], xs[o + d + 7]) - mean
+                                lanes.addProduct(c, c)
+                                d += 8
+                            }
+                            var variance = lanes.sum()
+                            for e in vectorWidth..<width { let c = xs[o + e] - mean; variance += c * c }
+                            variance /= Float(width)
+                            let inv = 1 / (variance + epsilon).squareRoot()
+                            for e in 0..<width { xs[o + e] = (xs[o + e] - mean) * inv * g[e] + b[e] }
+                        }
                     }
                 }
             }

@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+import Kernels
+@testable import Ingest
+
+/// The SIMD attention against a plain triple loop of the textbook definition, softmax(q·kᵀ/√d)·v per
+/// sequence and head, on packed sequences of awkward lengths (1, partial and whole SIMD blocks, more
+/// than one 32-key group) and head widths that are and are not multiples of 8.
+final class EncoderAttentionTests: XCTestCase {
+    func naiveAttention(qkv: [Float], lengths: [Int], hiddenSize h: Int, heads: Int) -> [Float] {
+        let dh = h / heads, stride = 3 * h
+        var out = [Float](repeating: 0, count: lengths.reduce(0, +) * h)
+        var row = 0
+        for t in lengths {
+            for head in 0..<heads {
+                for i in 0..<t {
+                    var scores = [Double](repeating: 0, count: t)
+                    for j in 0..<t {
+                        var dot = 0.0
+                        for d in 0..<dh { dot += Double(qkv[(row + i) * stride + head * dh + d]) * Double(qkv[(row + j) * stride + h + head * dh + d]) }
+                        scores[j] = dot / Double(dh).squareRoot()
+                    }
+                    let m = scores.max() ?? 0
+                    let e = scores.map { Foundation.exp($0 - m) }
+                    let sum = e.reduce(0, +)
+                    for d in 0..<dh {
+                        var v = 0.0
+                        for j in 0..<t { v += e[j] / sum * Double(qkv[(row + j) * stride + 2 * h + head * dh + d]) }
+                        out[(row + i) * h + head * dh + d] = Float(v)
+                    }
+                }
+            }
+            row += t
+        }
+        return out
+    }
+
+    func check(hiddenSize h: Int, heads: Int, lengths: [Int], workers: Int, seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let n = lengths.reduce(0, +)
+        let qkv = (0..<(n * 3 * h)).map { _ in Float(Double(rng.next() % 2_000_001) / 1_000_000 - 1) * 2 }
+        let plan = BertModel.AttentionPlan(lengths: lengths, hiddenSize: h, headCount: heads, workers: workers)
+        var scratch = [SIMD8<Float>](repeating: .zero, count: plan.scratchPerWorker * plan.workerRanges.count)
+        var context = [Float](repeating: .nan, count: n * h)
+        BertModel.attention(qkv: qkv, plan: plan, scratch: &scratch, into: &context)
+        let expected = naiveAttention(qkv: qkv, lengths: lengths, hiddenSize: h, heads: heads)
+        var worst: Float = 0
+        for (a, b) in zip(context, expected) { worst = max(worst, abs(a - b)) }
+        XCTAssertLessThan(worst, 1e-5, "max |error|, hidden \(h), \(heads) heads, lengths \(lengths), \(workers) workers")
+    }
+
+    func testMatchesTheDefinitionForMiniLMHeadWidth() {
+        // 384 / 12 = 32: four SIMD8 blocks per head, the specialised path.
+        check(hiddenSize: 384, heads: 12, lengths: [1, 7, 8, 9, 33, 70], workers: 1, seed: 1)
+    }
+
+    func testMatchesTheDefinitionForHeadWidthsNotMultipleOf8() {
+        check(hiddenSize: 36, heads: 3, lengths: [5, 1, 40, 16], workers: 1, seed: 2)   // 12 per head
+        check(hiddenSize: 20, heads: 4, lengths: [3, 31, 32], workers: 1, seed: 3)      // 5 per head
+    }
+
+    func testSharingSequencesAmongWorkersGivesTheSameContext() {
+        check(hiddenSize: 384, heads: 12, lengths: [2, 3, 50, 9, 9, 64, 1], workers: 2, seed: 4)
+        check(hiddenSize: 384, heads: 12, lengths: [12], workers: 2, seed: 5)   // fewer sequences than workers
+    }
+
+    func testPlanCoversEverySequenceOnceInOrder() {
+        for workers in 1...4 {
+            let lengths = [1, 100, 3, 3, 3, 250, 7, 7]
+            let plan = BertModel.AttentionPlan(lengths: lengths, hiddenSize: 384, headCount: 12, workers: workers)
+            XCTAssertEqual(plan.workerRanges.flatMap { Array($0) }, Array(lengths.indices), "\(workers) workers")
+            XCTAssertLessThanOrEqual(plan.workerRanges.count, workers)
+        }
+    }
+}
+
+final class EncoderThreadsTests: XCTestCase {
+    /// Two threads share batches among two workers (single-threaded BLAS each): the embeddings must be
+    /// those of one thread, in input order, and OpenBLAS's thread count must be back afterwards.
+    func testTwoThreadsGiveTheEmbeddingsOfOneThread() throws {
+        var encoder = try TextEncoder(directory: try TestResources.encoderDirectory())
+        encoder.batchTokens = 16   // several batches from a few inputs
+        let inputs = (0..<12).map { i in
+            i % 3 == 2 ? TextInput("premise number \(i) is here", pair: "and a hypothesis \(i)")
+                       : TextInput(String(repeating: "word \(i) ", count: 1 + i % 5))
+        }
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        TextEncoder.setThreads(1)
+        let one = encoder.encode(inputs)
+        TextEncoder.setThreads(2)
+        var reported: [Int] = []
+        let two = encoder.encode(inputs) { done, total in
+            XCTAssertEqual(total, inputs.count)
+            reported.append(done)
+        }
+        XCTAssertEqual(BLAS.threads, 2, "the BLAS thread count is restored after a parallel encode")
+        XCTAssertEqual(reported.last, inputs.count)
+        XCTAssertEqual(reported, reported.sorted())
+        XCTAssertEqual(one.count, two.count)
+        for (i, (a, b)) in zip(one, two).enumerated() {
+            XCTAssertEqual(a.count, encoder.dimension)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6, "input \(i)") }
+        }
+    }
+}
