@@ -103,4 +103,30 @@ final class EncoderThreadsTests: XCTestCase {
             for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6, "input \(i)") }
         }
     }
+
+    /// `hiddenStates` shares `encode`'s batching and workers: with two threads each input's token states
+    /// (shape and values) are those of one thread, in input order, and progress reaches the total.
+    func testTwoThreadsGiveTheHiddenStatesOfOneThread() throws {
+        var encoder = try TextEncoder(directory: try TestResources.encoderDirectory())
+        encoder.batchTokens = 16
+        let inputs = (0..<10).map { i in
+            i % 4 == 3 ? TextInput("a premise \(i)", pair: "a hypothesis \(i) that runs longer")
+                       : TextInput(String(repeating: "token \(i) ", count: 1 + i % 4))
+        }
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        TextEncoder.setThreads(1)
+        let one = encoder.hiddenStates(inputs, droppingLastLayers: 1)
+        TextEncoder.setThreads(2)
+        var reported: [Int] = []
+        let two = encoder.hiddenStates(inputs, droppingLastLayers: 1) { done, _ in reported.append(done) }
+        XCTAssertEqual(BLAS.threads, 2, "the BLAS thread count is restored after parallel hidden states")
+        XCTAssertEqual(reported.last, inputs.count)
+        XCTAssertEqual(one.count, inputs.count)
+        for (i, (a, b)) in zip(one, two).enumerated() {
+            XCTAssertEqual(a.count, encoder.tokenize(inputs[i]).count * encoder.dimension, "input \(i)")
+            XCTAssertEqual(a.count, b.count, "input \(i)")
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5, "input \(i)") }
+        }
+    }
 }

@@ -86,14 +86,30 @@ public struct TextEncoder: Sendable {
         return encode(tokenized: tokenized, progress: progress)
     }
 
-    /// Sentence embeddings of already tokenized inputs, in input order.
+    /// Sentence embeddings of already tokenized inputs, in input order, batched and threaded as
+    /// ``forEachBatch(of:progress:forward:collect:)`` says.
+    public func encode(tokenized: [TokenizedInput], progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
+        let h = dimension
+        var result = [[Float]](repeating: [], count: tokenized.count)
+        forEachBatch(of: tokenized, progress: progress, forward: { [model] in model.sentenceEmbeddings($0) }) { indices, pooled in
+            for (j, index) in indices.enumerated() { result[index] = Array(pooled[j * h ..< (j + 1) * h]) }
+        }
+        return result
+    }
+
+    /// Runs `forward` on packed batches of `tokenized` and hands each batch's output to `collect`,
+    /// on the calling thread, with the indices (into `tokenized`) of the batch's sequences in
+    /// packing order. Batches hold inputs of similar length (sorted by token count, ties by index)
+    /// up to ``batchTokens`` tokens; a longer input forms a batch alone.
     ///
     /// With more than one thread (`setThreads`, i.e. OpenBLAS's count) and more than one batch, the
     /// batches are shared among that many workers, each running whole forward passes with
     /// single-threaded OpenBLAS: no synchronisation inside a pass, so both cores stay busy through
     /// the parts BLAS does not parallelise, and a descheduled thread delays only its own batch.
-    public func encode(tokenized: [TokenizedInput], progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
-        let h = dimension
+    /// - Parameter progress: called on the calling thread with (inputs done, total) as batches finish.
+    func forEachBatch(of tokenized: [TokenizedInput], progress: ((Int, Int) -> Void)?,
+                      forward: @Sendable ([TokenizedInput]) -> [Float],
+                      collect: (_ indices: ArraySlice<Int>, _ output: [Float]) -> Void) {
         // Similar lengths together: less variation of attention sizes within a batch.
         let order = tokenized.indices.sorted { tokenized[$0].count < tokenized[$1].count || (tokenized[$0].count == tokenized[$1].count && $0 < $1) }
         var batches: [Range<Int>] = []   // ranges of `order`
@@ -108,17 +124,13 @@ public struct TextEncoder: Sendable {
             batches.append(start..<end)
             start = end
         }
-        var result = [[Float]](repeating: [], count: tokenized.count)
-        func store(_ batch: Range<Int>, _ pooled: [Float]) {
-            for (j, index) in order[batch].enumerated() { result[index] = Array(pooled[j * h ..< (j + 1) * h]) }
-        }
         let workers = min(BLAS.threads, batches.count)
         if workers <= 1 {
             for batch in batches {
-                store(batch, model.sentenceEmbeddings(batch.map { tokenized[order[$0]] }))
+                collect(order[batch], forward(batch.map { tokenized[order[$0]] }))
                 progress?(batch.upperBound, order.count)
             }
-            return result
+            return
         }
         SingleThreadedBLAS.run {
             // Rounds of a few batches per worker, so that progress is reported from this thread.
@@ -128,7 +140,6 @@ public struct TextEncoder: Sendable {
                 let roundBatches = Array(batches[round..<min(round + roundSize, batches.count)])
                 let inputs = roundBatches.map { $0.map { tokenized[order[$0]] } }
                 let queue = Mutex((next: 0, done: [(Int, [Float])]()))
-                let model = self.model
                 DispatchQueue.concurrentPerform(iterations: workers) { _ in
                     while true {
                         let mine = queue.withLock { q -> Int? in
@@ -137,16 +148,15 @@ public struct TextEncoder: Sendable {
                             return q.next - 1
                         }
                         guard let mine else { return }
-                        let pooled = model.sentenceEmbeddings(inputs[mine])
-                        queue.withLock { $0.done.append((mine, pooled)) }
+                        let output = forward(inputs[mine])
+                        queue.withLock { $0.done.append((mine, output)) }
                     }
                 }
-                for (b, pooled) in queue.withLock({ $0.done }) { store(roundBatches[b], pooled) }
+                for (b, output) in queue.withLock({ $0.done }) { collect(order[roundBatches[b]], output) }
                 round += roundBatches.count
                 progress?(roundBatches[roundBatches.count - 1].upperBound, order.count)
             }
         }
-        return result
     }
 }
 
