@@ -47,6 +47,19 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
         return (current, currentDistance)
     }
 
+    /// Greedy descent from `entry` (at `distance` from `query`) through layers `top` down to
+    /// `layer + 1`: the node where the beam search on `layer` starts, and its distance. Nothing
+    /// to do when `top <= layer`.
+    func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float) {
+        var current = entry, currentDistance = distance
+        var l = top
+        while l > layer {
+            (current, currentDistance) = try greedy(query, from: current, distance: currentDistance, layer: l)
+            l -= 1
+        }
+        return (current, currentDistance)
+    }
+
     /// Beam search on one layer. On return `context.results` holds up to `ef` nearest nodes
     /// (as a max-heap) that pass `isAllowed`; all nodes are traversed.
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
@@ -109,13 +122,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
     func searchPrepared(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
                         isAllowed: ((UInt32) throws -> Bool)?) throws -> [(slot: UInt32, distance: Float)] {
         guard k > 0, let (entry, top) = try store.entryPoint() else { return [] }
-        var current = entry
-        var currentDistance = try store.distance(query, to: entry)
-        var layer = top
-        while layer > 0 {
-            (current, currentDistance) = try greedy(query, from: current, distance: currentDistance, layer: layer)
-            layer -= 1
-        }
+        let (current, currentDistance) = try descend(query, from: entry, distance: try store.distance(query, to: entry), top: top, to: 0)
         try searchLayer(query, entry: current, entryDistance: currentDistance, ef: max(ef, k), layer: 0,
                         context: &context, isAllowed: isAllowed)
         var results = drainResults(&context)
@@ -197,16 +204,12 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         var currentDistance = try store.distance(vector, to: entry)
         // The LMDB store's specialised loop (same results; inlined kernel, raw buffers).
         let fast = store as? any SpecialisedLayerSearch
-        var layer = top
         if let fast {
             if top > level { (current, currentDistance) = try fast.descend(vector, from: current, distance: currentDistance, top: top, to: level) }
         } else {
-            while layer > level {
-                (current, currentDistance) = try greedy(vector, from: current, distance: currentDistance, layer: layer)
-                layer -= 1
-            }
+            (current, currentDistance) = try descend(vector, from: current, distance: currentDistance, top: top, to: level)
         }
-        layer = min(level, top)
+        var layer = min(level, top)
         while layer >= 0 {
             var found: [(slot: UInt32, distance: Float)]
             if let fast {
@@ -512,13 +515,7 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         @inline(__always) func isReached(_ s: UInt32) -> Bool { Int(s) < seen.count && seen[Int(s)] }
         var context = SearchContext()
         let found: [(slot: UInt32, distance: Float)] = try store.withVector(of: node) { v in
-            var current = entry
-            var currentDistance = try store.distance(v, to: entry)
-            var l = top
-            while l > 0 {
-                (current, currentDistance) = try greedy(v, from: current, distance: currentDistance, layer: l)
-                l -= 1
-            }
+            let (current, currentDistance) = try descend(v, from: entry, distance: try store.distance(v, to: entry), top: top, to: 0)
             try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, 2 * parameters.maxLinksLayer0),
                             layer: 0, context: &context,
                             isAllowed: { $0 != node && $0 != deleted && isReached($0) })
@@ -573,13 +570,7 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         guard let (entry, top) = try store.entryPoint() else { return }
         var context = SearchContext()
         let found: [(slot: UInt32, distance: Float)] = try store.withVector(of: orphan) { v in
-            var current = entry
-            var currentDistance = try store.distance(v, to: entry)
-            var l = top
-            while l > layer {
-                (current, currentDistance) = try greedy(v, from: current, distance: currentDistance, layer: l)
-                l -= 1
-            }
+            let (current, currentDistance) = try descend(v, from: entry, distance: try store.distance(v, to: entry), top: top, to: layer)
             try searchLayer(v, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction,
                             layer: layer, context: &context, isAllowed: { $0 != orphan && $0 != deleted })
             return drainResults(&context)
