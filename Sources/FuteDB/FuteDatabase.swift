@@ -49,6 +49,9 @@ public final class FuteDatabase: Sendable {
         environmentConfiguration.readOnly = configuration.readOnly
         environmentConfiguration.noSync = configuration.noSync
         environmentConfiguration.maxDatabases = 1024  // the Index module adds databases per space
+        if !configuration.readOnly {
+            try Self.createIfNew(path, configuration: environmentConfiguration)
+        }
         environment = try translatingStorageErrors(path: path) {
             // Shared: LMDB breaks if one process opens the same environment twice.
             try Environment.shared(directory: path, configuration: environmentConfiguration)
@@ -88,6 +91,43 @@ public final class FuteDatabase: Sendable {
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         if !contents.isEmpty && !contents.contains("data.mdb") {
             throw FuteError(.notAFuteDatabase, "\(path) is a directory with other files and no store in it; pass a store directory or a new path", field: "path")
+        }
+    }
+
+    /// Makes a new store in one atomic step, so that a crash during creation never leaves a half-made
+    /// one (an LMDB environment without the fute-db schema, which read-only opens refuse): when `path`
+    /// is missing or an empty directory, the environment is created and initialised in a hidden
+    /// sibling staging directory, then renamed onto `path` (rename(2) replaces a missing path or an
+    /// empty directory atomically, and fails on a non-empty one, e.g. a store another process made
+    /// meanwhile; that store is then opened as it is). A crash before the rename leaves `path` as it
+    /// was and the staging directory (`.NAME.fute-db-creating.PID`) beside it.
+    private static func createIfNew(_ path: String, configuration: EnvironmentConfiguration) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true else { return }
+        }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let staging = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).fute-db-creating.\(getpid())").path
+        try? FileManager.default.removeItem(atPath: staging)  // left by a crashed process with our pid
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        try translatingStorageErrors(path: path) {
+            var stagingConfiguration = configuration
+            stagingConfiguration.noSync = false  // the data file must be on disk before it is renamed into place
+            let environment = try Environment(directory: staging, configuration: stagingConfiguration)
+            try initialize(environment)
+        }
+        if rename(staging, path) != 0 {
+            guard errno == ENOTEMPTY || errno == EEXIST else {
+                throw FuteError(.storage, "creating the store at \(path) failed: renaming \(staging) into place: \(String(cString: strerror(errno))); check the permissions of the parent directory", field: "path")
+            }
+            return
+        }
+        // The rename must be durable before anything is acknowledged as stored in the new store.
+        let parent = open(url.deletingLastPathComponent().path, O_RDONLY)
+        if parent >= 0 {
+            _ = fsync(parent)
+            close(parent)
         }
     }
 

@@ -123,6 +123,33 @@ final class FuteDatabaseTests: XCTestCase {
         }
     }
 
+    /// A new store is made in a sibling staging directory and renamed into place, so a crash during
+    /// creation never leaves an environment without the schema; nothing of the staging remains.
+    func testCreationRenamesAStagedStoreIntoPlace() throws {
+        for existingEmptyDirectory in [false, true] {
+            let path = makeStorePath(self)
+            if existingEmptyDirectory { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+            let parent = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent
+            // Left by a crashed creator with our pid (removed) and by another process (left alone).
+            let ours = "\(parent)/.\(name).fute-db-creating.\(getpid())", theirs = "\(parent)/.\(name).fute-db-creating.1"
+            for leftover in [ours, theirs] {
+                try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
+                try Data("junk".utf8).write(to: URL(fileURLWithPath: leftover + "/data.mdb"))
+            }
+            addTeardownBlock { try? FileManager.default.removeItem(atPath: theirs) }
+            do {
+                let db = try FuteDatabase(path: path)
+                try db.write { try $0.createSpace(Space(name: "s", dimension: 2)) }
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: ours), "staging directory left behind")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: theirs + "/data.mdb"), "another process's staging directory was touched")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/data.mdb"))
+            var readOnly = Configuration()
+            readOnly.readOnly = true
+            XCTAssertEqual(try FuteDatabase(path: path, configuration: readOnly).read { try $0.spaces().map(\.name) }, ["s"])
+        }
+    }
+
     func testForeignMetaMagicIsRefused() throws {
         let path = makeStorePath(self)
         _ = try FuteDatabase(path: path)
