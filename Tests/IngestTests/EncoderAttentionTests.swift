@@ -75,6 +75,24 @@ final class EncoderAttentionTests: XCTestCase {
 }
 
 final class EncoderThreadsTests: XCTestCase {
+    /// `run` at one thread (no progress), then at two with a progress recorder; checks that the BLAS
+    /// thread count is back at two afterwards and that progress always reports `total`, and restores
+    /// the caller's thread count.
+    func oneThenTwoThreads<T>(total: Int, _ run: (((Int, Int) -> Void)?) -> T) -> (one: T, two: T, progress: [Int]) {
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        TextEncoder.setThreads(1)
+        let one = run(nil)
+        TextEncoder.setThreads(2)
+        var reported: [Int] = []
+        let two = run { done, all in
+            XCTAssertEqual(all, total)
+            reported.append(done)
+        }
+        XCTAssertEqual(BLAS.threads, 2, "the BLAS thread count is restored after a parallel pass")
+        return (one, two, reported)
+    }
+
     /// Two threads share batches among two workers (single-threaded BLAS each): the embeddings must be
     /// those of one thread, in input order, and OpenBLAS's thread count must be back afterwards.
     func testTwoThreadsGiveTheEmbeddingsOfOneThread() throws {
@@ -84,17 +102,7 @@ final class EncoderThreadsTests: XCTestCase {
             i % 3 == 2 ? TextInput("premise number \(i) is here", pair: "and a hypothesis \(i)")
                        : TextInput(String(repeating: "word \(i) ", count: 1 + i % 5))
         }
-        let saved = BLAS.threads
-        defer { BLAS.setThreads(saved) }
-        TextEncoder.setThreads(1)
-        let one = encoder.encode(inputs)
-        TextEncoder.setThreads(2)
-        var reported: [Int] = []
-        let two = encoder.encode(inputs) { done, total in
-            XCTAssertEqual(total, inputs.count)
-            reported.append(done)
-        }
-        XCTAssertEqual(BLAS.threads, 2, "the BLAS thread count is restored after a parallel encode")
+        let (one, two, reported) = oneThenTwoThreads(total: inputs.count) { encoder.encode(inputs, progress: $0) }
         XCTAssertEqual(reported.last, inputs.count)
         XCTAssertEqual(reported, reported.sorted())
         XCTAssertEqual(one.count, two.count)
@@ -113,14 +121,7 @@ final class EncoderThreadsTests: XCTestCase {
             i % 4 == 3 ? TextInput("a premise \(i)", pair: "a hypothesis \(i) that runs longer")
                        : TextInput(String(repeating: "token \(i) ", count: 1 + i % 4))
         }
-        let saved = BLAS.threads
-        defer { BLAS.setThreads(saved) }
-        TextEncoder.setThreads(1)
-        let one = encoder.hiddenStates(inputs, droppingLastLayers: 1)
-        TextEncoder.setThreads(2)
-        var reported: [Int] = []
-        let two = encoder.hiddenStates(inputs, droppingLastLayers: 1) { done, _ in reported.append(done) }
-        XCTAssertEqual(BLAS.threads, 2, "the BLAS thread count is restored after parallel hidden states")
+        let (one, two, reported) = oneThenTwoThreads(total: inputs.count) { encoder.hiddenStates(inputs, droppingLastLayers: 1, progress: $0) }
         XCTAssertEqual(reported.last, inputs.count)
         XCTAssertEqual(one.count, inputs.count)
         for (i, (a, b)) in zip(one, two).enumerated() {
