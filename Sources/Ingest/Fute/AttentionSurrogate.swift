@@ -93,7 +93,7 @@ struct LayerTrainer {
 
         // Forward.
         var qkv = [Float](repeating: 0, count: n * 3 * d)
-        Dense.linear(x, rows: n, inWidth: d, weight: qkvWeight, bias: qkvBias, outWidth: 3 * d, into: &qkv)
+        BertModel.linear(x, rows: n, inWidth: d, weight: qkvWeight, bias: qkvBias, outWidth: 3 * d, into: &qkv)
         var probs = [Float](repeating: 0, count: probTotal)
         var context = [Float](repeating: 0, count: n * d)
         for (s, t) in lengths.enumerated() {
@@ -104,14 +104,14 @@ struct LayerTrainer {
                 Dense.gemm(false, false, t, dh, t, 1, probs, p, t, qkv, q + 2 * d, 3 * d, 0, &context, starts[s] * d + hd * dh, d)
             }
         }
-        var r1 = x
-        Dense.linearAdd(context, rows: n, inWidth: d, weight: outWeight, bias: outBias, outWidth: d, into: &r1)
+        var r1 = [Float](repeating: 0, count: n * d)
+        BertModel.linear(context, rows: n, inWidth: d, weight: outWeight, bias: outBias, outWidth: d, adding: x, into: &r1)
         let (y1, xhat1, inv1) = Dense.layerNorm(r1, rows: n, width: d, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: epsilon)
         var u = [Float](repeating: 0, count: n * inner)
-        Dense.linear(y1, rows: n, inWidth: d, weight: layer.intermediateWeight, bias: layer.intermediateBias, outWidth: inner, into: &u)
+        BertModel.linear(y1, rows: n, inWidth: d, weight: layer.intermediateWeight, bias: layer.intermediateBias, outWidth: inner, into: &u)
         let g = Dense.gelu(u)
-        var r2 = y1
-        Dense.linearAdd(g, rows: n, inWidth: inner, weight: layer.outputWeight, bias: layer.outputBias, outWidth: d, into: &r2)
+        var r2 = [Float](repeating: 0, count: n * d)
+        BertModel.linear(g, rows: n, inWidth: inner, weight: layer.outputWeight, bias: layer.outputBias, outWidth: d, adding: y1, into: &r2)
         let (y2, xhat2, inv2) = Dense.layerNorm(r2, rows: n, width: d, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: epsilon)
         // Readout: e = √d · p / ‖p‖, p the mean over the sequence's tokens.
         var e = [Float](repeating: 0, count: m * d), pNorm = [Float](repeating: 0, count: m)
@@ -124,7 +124,7 @@ struct LayerTrainer {
             for k in 0..<d { e[s * d + k] *= rootD / pNorm[s] }
         }
         var logits = [Float](repeating: 0, count: m * outputs)
-        Dense.linear(e, rows: m, inWidth: d, weight: head, bias: headBias, outWidth: outputs, into: &logits)
+        BertModel.linear(e, rows: m, inWidth: d, weight: head, bias: headBias, outWidth: outputs, into: &logits)
         // dLoss/dlogits (mean over the batch): softmax − target (CE) or prediction − target (½ squared error).
         var loss: Float = 0
         for r in 0..<m {
@@ -204,6 +204,7 @@ struct LayerTrainer {
 }
 
 /// Dense building blocks for the layer trainer (row-major; matrix products through `BLAS.sgemm`).
+/// Linear layers are the encoder's own (`BertModel.linear`).
 enum Dense {
     /// C[cOffset…] = alpha · op(A)·op(B) + beta · C, on sub-matrices given by offsets and leading dimensions.
     static func gemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
@@ -218,18 +219,6 @@ enum Dense {
                 }
             }
         }
-    }
-
-    /// out = input·weightᵀ + bias (weight [out, in]).
-    static func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int, into out: inout [Float]) {
-        for r in 0..<rows { for j in 0..<outWidth { out[r * outWidth + j] = bias[j] } }
-        gemm(false, true, rows, outWidth, inWidth, 1, input, 0, inWidth, weight, 0, inWidth, 1, &out, 0, outWidth)
-    }
-
-    /// out += input·weightᵀ + bias.
-    static func linearAdd(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int, into out: inout [Float]) {
-        for r in 0..<rows { for j in 0..<outWidth { out[r * outWidth + j] += bias[j] } }
-        gemm(false, true, rows, outWidth, inWidth, 1, input, 0, inWidth, weight, 0, inWidth, 1, &out, 0, outWidth)
     }
 
     static func softmaxRows(_ x: inout [Float], offset: Int, rows: Int, width: Int) {
