@@ -100,13 +100,7 @@ public struct TaskEmbedder: Sendable {
 
     /// A dataset task embedding (FUTE DTE) or TextEmb of a labelled dataset.
     public func embed(dataset: TaskDataset, progress: ((String, Int, Int) -> Void)? = nil) throws -> TaskEmbedding {
-        if trainsOnLastLayerInputs {
-            return try embed(lastLayerInputs: lastLayerInputs(dataset, progress: progress), targets: dataset.examples.map(\.target),
-                             path: dataset.path, kind: .dte)
-        }
-        let features = encode(dataset, progress: progress)
-        return try embed(features: features, targets: dataset.examples.map(\.target), path: dataset.path,
-                         kind: provenance.method == .textemb ? .textemb : .dte)
+        try embed(examples: dataset, kind: provenance.method == .textemb ? .textemb : .dte, progress: progress)
     }
 
     /// A model task embedding (FUTE MTE) from a model's predictions on unsupervised inputs.
@@ -114,12 +108,17 @@ public struct TaskEmbedder: Sendable {
         guard provenance.method == .fute else {
             throw DatasetError(path: predictions.path, line: nil, message: "a model task embedding needs --method fute; TextEmb of predictions ignores them")
         }
+        return try embed(examples: predictions, kind: .mte, progress: progress)
+    }
+
+    /// Encodes `examples` as this embedder's method needs (token states entering the last layer, or
+    /// sentence embeddings) and embeds them with their targets.
+    private func embed(examples: TaskDataset, kind: TaskEmbeddingKind, progress: ((String, Int, Int) -> Void)?) throws -> TaskEmbedding {
+        let targets = examples.examples.map(\.target)
         if trainsOnLastLayerInputs {
-            return try embed(lastLayerInputs: lastLayerInputs(predictions, progress: progress), targets: predictions.examples.map(\.target),
-                             path: predictions.path, kind: .mte)
+            return try embed(lastLayerInputs: lastLayerInputs(examples, progress: progress), targets: targets, path: examples.path, kind: kind)
         }
-        let features = encode(predictions, progress: progress)
-        return try embed(features: features, targets: predictions.examples.map(\.target), path: predictions.path, kind: .mte)
+        return try embed(features: encode(examples, progress: progress), targets: targets, path: examples.path, kind: kind)
     }
 
     /// The FUTE embedding (last-layer attention part) from precomputed states entering the encoder's last
