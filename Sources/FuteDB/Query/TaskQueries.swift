@@ -84,13 +84,16 @@ public struct TaskSpaceSnapshot: Sendable {
     /// metric, or centered cosine when the snapshot has a center. `vector` is prepared once.
     public func scorer(for vector: [Float]) -> (TaskEntry) -> Double {
         guard center != nil else { return { TaskScoring.score(metric, vector, $0.vector) } }
-        let query = comparable(vector)
-        return { TaskScoring.cosine(query, comparable($0.vector)) }
+        let cosine = cosine(to: vector)
+        return { cosine($0.vector) }
     }
 
-    /// Similarity of two vectors for transfer weighting: cosine, centered when the snapshot has a center.
-    public func similarity(_ a: [Float], _ b: [Float]) -> Double {
-        center == nil ? TaskScoring.cosine(a, b) : TaskScoring.cosine(comparable(a), comparable(b))
+    /// Cosine similarity to `vector` whatever the space's metric (transfer weighting), centered when
+    /// the snapshot has a center. `vector` is prepared once.
+    public func cosine(to vector: [Float]) -> ([Float]) -> Double {
+        guard center != nil else { return { TaskScoring.cosine(vector, $0) } }
+        let query = comparable(vector)
+        return { TaskScoring.cosine(query, comparable($0)) }
     }
 
     /// The entry named `name`, or an error that names the space (and the space that does hold it).

@@ -63,19 +63,20 @@ public enum TransferQueries {
                 byTarget[record.target, default: [:]][record.source] = record.score
             }
         }
+        let similarity = snapshot.cosine(to: target.vector)
         // Per-target z-scores of observed transfers.
         let vectors = Dictionary(snapshot.entries.map { ($0.name, $0.vector) }, uniquingKeysWith: { first, _ in first })
         var neighbourList: [(name: String, weight: Double, z: [String: Double])] = []
         for (name, scores) in byTarget where scores.count >= 2 {
             guard let vector = vectors[name] else { continue }
-            let weight = snapshot.similarity(target.vector, vector)
+            let weight = similarity(vector)
             guard weight > 0 else { continue }
             neighbourList.append((name, weight, standardized(scores)))
         }
         neighbourList.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.name < $1.name }
         neighbourList = Array(neighbourList.prefix(max(0, neighbours)))
 
-        let similarities = candidates.map { snapshot.similarity($0.vector, target.vector) }
+        let similarities = candidates.map { similarity($0.vector) }
         let zsim = standardized(Dictionary(uniqueKeysWithValues: zip(candidates.map(\.name), similarities)))
         var rows: [TransferRow] = []
         for (candidate, similarity) in zip(candidates, similarities) {
