@@ -224,10 +224,10 @@ public final class HNSWWriter {
 public final class HNSWSearcher {
     let store: LMDBNodeStore
     let parameters: HNSWParameters
-    let scratch: SearchScratch
+    let scratch: LayerZeroScratch
     var isValid = true
 
-    init(store: LMDBNodeStore, parameters: HNSWParameters, scratch: SearchScratch) {
+    init(store: LMDBNodeStore, parameters: HNSWParameters, scratch: LayerZeroScratch) {
         self.store = store
         self.parameters = parameters
         self.scratch = scratch
@@ -251,14 +251,14 @@ public final class HNSWSearcher {
         if filter == nil {
             // The hot path: the specialised loop (same algorithm and results as the generic one).
             let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
-                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, scratch: scratch.layer) : []
+                k > 0 ? try store.searchUnfiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, scratch: scratch) : []
             }
             return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
         }
         // Filtered: the same loop, returning only accepted nodes (the generic loop's semantics).
         guard let filter, k > 0 else { return [] }
         let found = try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
-            try store.searchFiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, isIncluded: filter, scratch: scratch.layer)
+            try store.searchFiltered(q, ef: max(ef ?? parameters.efSearch, k), keep: k, isIncluded: filter, scratch: scratch)
         }
         return try found.map { (key: try store.key(of: $0.slot), distance: $0.distance) }
     }

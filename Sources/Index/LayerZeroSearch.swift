@@ -182,7 +182,7 @@ struct RawHeap {
 
 /// Scratch buffers for ``LMDBNodeStore/searchLayer0(_:entry:entryDistance:ef:scratch:)``:
 /// visited marks by generation counter and the two heaps, reused across the queries of one
-/// searcher. Not thread-safe (one per ``HNSWSearcher``).
+/// searcher. Not thread-safe (one per ``HNSWSearcher``; ``SearchScratchPool`` lends them out).
 final class LayerZeroScratch {
     var marks: UnsafeMutablePointer<UInt16> = UnsafeMutablePointer.allocate(capacity: 1)
     var markCount = 0
