@@ -85,6 +85,13 @@ final class FuteDBGateway: StoreGateway {
         try database.read { try $0.taskSnapshot(space: name) }
     }
 
+    func transferRanking(space: String, target: String, k: Int, sources: String?, metric: String, neighbours: Int) throws -> TransferRanking {
+        try database.read { reader in
+            try reader.transferSources(space: space, target: target, k: k, sources: sources.flatMap(SubjectKind.init(rawValue:)),
+                                       metric: metric, neighbours: neighbours)
+        }
+    }
+
     func addObservations(_ records: [ObservationRecord], file: String) throws {
         // Validate first: every source and target must be a stored subject.
         try database.read { reader in

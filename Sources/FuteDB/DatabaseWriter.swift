@@ -86,11 +86,13 @@ public final class DatabaseWriter: DatabaseReader {
         kindMembers.removeAll()
     }
 
-    /// Deletes a subject with its embeddings in every space and every observation naming it.
+    /// Deletes a subject with its embeddings in every space and every observation naming it; a
+    /// dataset's examples (``ExampleSpaces``) go with it.
     /// - Returns: `true` when the subject existed.
     @discardableResult
     public func deleteSubject(named name: String) throws -> Bool {
         guard let id = try subjectID(named: name) else { return false }
+        if try subject(id: id)?.kind == .dataset { try removeExamples(of: name) }
         for space in try spaces() {
             guard let stored = try storedSpace(named: space.name) else { continue }
             try removeEmbedding(space: stored, subjectID: id)

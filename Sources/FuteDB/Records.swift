@@ -98,13 +98,16 @@ public enum SubjectKind: String, Codable, Sendable, CaseIterable {
     case dataset
     /// A model, or a model with a prompt: its embedding is an MTE.
     case model
+    /// One example of a dataset, kept in the dataset's space's example space (see ``ExampleSpaces``):
+    /// named `<dataset>#<i>`, with `{"of": "<dataset>"}` in its metadata. Deleting the dataset deletes it.
+    case example
 }
 
-/// Something that has embeddings: a dataset or a model. Names are unique across kinds.
+/// Something that has embeddings: a dataset, a model, or an example of a dataset. Names are unique across kinds.
 public struct Subject: Codable, Sendable, Hashable {
     /// The unique name (1 to 511 UTF-8 bytes).
     public var name: String
-    /// Dataset or model.
+    /// Dataset, model or example.
     public var kind: SubjectKind
     /// Free metadata; always a JSON object (family, model family, prompt text, source file…).
     public var metadata: JSONValue

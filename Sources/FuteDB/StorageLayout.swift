@@ -12,7 +12,7 @@ import Storage
 ///               "next_space_id" → u32 BE; "next_subject_id" → u64 BE
 /// spaces        space name (UTF-8) → [u8 1][u32 BE space id] + JSON(Space)
 /// subject_ids   subject name (UTF-8) → u64 BE subject id
-/// subjects      u64 BE subject id → [u8 1][u8 kind: 0 dataset, 1 model] + JSON(Subject)
+/// subjects      u64 BE subject id → [u8 1][u8 kind: 0 dataset, 1 model, 2 example] + JSON(Subject)
 /// embeddings    (u32 BE space id, u64 BE subject id) → 16-byte header + float32 LE × dimension
 ///               header: [u8 format 1][u8 kind: 0 raw, 1 textemb, 2 dte, 3 mte][u16 0]
 ///                       [u32 LE dimension][i64 LE created, ms since 1970]
@@ -101,10 +101,12 @@ enum RecordCoding {
     /// The kind of a subject record without decoding its JSON.
     static func subjectKind(_ bytes: UnsafeRawBufferPointer) -> SubjectKind? {
         guard bytes.count > 2 else { return nil }
-        switch bytes[1] { case 0: return .dataset; case 1: return .model; default: return nil }
+        switch bytes[1] { case 0: return .dataset; case 1: return .model; case 2: return .example; default: return nil }
     }
 
-    static func subjectKindByte(_ kind: SubjectKind) -> UInt8 { kind == .dataset ? 0 : 1 }
+    static func subjectKindByte(_ kind: SubjectKind) -> UInt8 {
+        switch kind { case .dataset: 0; case .model: 1; case .example: 2 }
+    }
 
     /// Writes an embedding value (header + floats) into `target`, which has `embeddingSize(dimension:)` bytes.
     static func writeEmbedding(_ vector: [Float], kind: EmbeddingKind, createdAt: Date, into target: UnsafeMutableRawBufferPointer) {

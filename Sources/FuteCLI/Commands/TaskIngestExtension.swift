@@ -17,7 +17,7 @@ struct TaskIngestExtension: IngestExtension {
             OptionSpec("predict-cmd", valueName: "CMD", help: "With --inputs U.jsonl: run CMD (sh -c) with U on stdin; its stdout is the predictions (MTE)."),
             OptionSpec("inputs", valueName: "FILE", help: "Unsupervised inputs U for --predict-cmd (from fute-db unsupervised)."),
             OptionSpec("name", valueName: "NAME", help: "Subject name for --dataset/--predictions."),
-            OptionSpec("method", valueName: "fute|textemb", help: "Embedding method for --dataset (default: fute)."),
+            OptionSpec("method", valueName: "fute|textemb|examples", help: "Embedding method for --dataset (default: fute); examples = TextEmb + every example kept for example-level transfer retrieval (the best transfer ranking, see README)."),
             OptionSpec("max-examples", valueName: "N", help: "Use at most N examples, a seeded sample (default: 300 for --dataset, all for --predictions)."),
             OptionSpec("seed", valueName: "S", help: "Surrogate seed: part of the space's identity (default: 0)."),
             OptionSpec("meta", valueName: "JSON", help: "Metadata object for the subject, e.g. '{\"family\":\"sentiment\"}'."),
@@ -129,7 +129,8 @@ struct TaskIngestExtension: IngestExtension {
             index = parameters
         }
         try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
-        io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'")
+        let kept = embedding.examples.isEmpty ? "" : " and \(embedding.examples.count) example vectors in '\(ExampleSpaces.name(of: space))'"
+        io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'\(kept)")
     }
 }
 

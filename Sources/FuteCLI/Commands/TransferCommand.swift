@@ -8,10 +8,12 @@ struct TransferCommand: FuteCommand {
             name: "transfer",
             abstract: "Rank source tasks for intermediate training before a target task.",
             discussion: """
-                Sources are ranked by a blended score: the z-scored cosine similarity of embeddings (Vu et al. 2020, FUTE), \
-                pulled towards what the target's nearest observed neighbour targets measured: \
-                blended = (zsim + W·predicted) / (1 + W), predicted = similarity-weighted mean of the neighbours' z-scored \
-                observed scores for that source, W = sum of those weights. Without observations it is the similarity order. \
+                Sources are ranked by a blended score: the z-scored similarity to the target — example-level retrieval \
+                when the space keeps its datasets' examples (ingest --method examples: each target example retrieves its \
+                nearest examples from the HNSW-indexed example space; a source scores the mean of its 10 best per \
+                target example), else the cosine of the task vectors — plus 0.5 × predicted, the mean z-scored observed \
+                score of that source on the target's 5 most similar observed targets (by rank). Without observations it \
+                is the similarity order; the first line says which method produced the order. \
                 The target's own observations are shown (observed) but never used. Columns: similarity, predicted, \
                 observed, evidence (neighbour observations used), blended.
                 """,
@@ -44,19 +46,18 @@ struct TransferCommand: FuteCommand {
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
         let info = try store.space(space)
-        let snapshot = try store.snapshot(space: space)
-        let rows = try TransferQueries.rank(in: snapshot, target: target, k: k, sources: sources,
-                                            metric: metric, neighbours: neighbours)
+        let ranking = try store.transferRanking(space: space, target: target, k: k, sources: sources, metric: metric, neighbours: neighbours)
+        let rows = ranking.rows
         if json {
             io.print(OutputJSON.array(rows.map { row in
                 .object([("source", .string(row.source)), ("kind", .string(row.kind)), ("similarity", .number(row.similarity)),
                          ("predicted", .number(row.predicted)), ("observed", .number(row.observed)), ("evidence", .int(row.evidence)),
-                         ("blended", .number(row.blended))])
+                         ("blended", .number(row.blended)), ("method", .string(ranking.method))])
             }).rendered)
             return
         }
-        let comparison = snapshot.center == nil ? "metric cosine" : "centered cosine"
-        io.print("space \(space) (\(comparison) for transfer, dimension \(info.dimension)): sources for target '\(target)' (observations: \(metric))")
+        io.print("space \(space) (dimension \(info.dimension)): sources for target '\(target)' (observations: \(metric))")
+        io.print("order: \(ranking.method)")
         var table = TextTable(headers: ["rank", "source", "kind", "similarity", "predicted", "observed", "evidence", "blended"],
                               rightAligned: [0, 3, 4, 5, 6, 7])
         for (index, row) in rows.enumerated() {

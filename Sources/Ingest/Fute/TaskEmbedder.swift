@@ -6,6 +6,9 @@ public enum TaskEmbeddingMethod: String, Sendable, Codable, CaseIterable {
     case fute
     /// TextEmb (Vu et al. 2020): mean of the sentence embeddings; ignores labels (captures domain).
     case textemb
+    /// TextEmb as the task vector, plus every example's sentence embedding kept in the space's
+    /// example space, for example-level transfer retrieval (``ExampleRetrieval`` in FuteDB).
+    case examples
 }
 
 /// Where a vector came from. Two vectors are comparable only when every field but `exampleCount` agrees.
@@ -67,6 +70,8 @@ public struct TaskEmbedding: Sendable, Equatable {
     public var provenance: EmbeddingProvenance
     /// Examples used.
     public var exampleCount: Int
+    /// Per-input sentence embeddings (method `examples`; empty otherwise).
+    public var examples: [[Float]] = []
 }
 
 /// Turns labelled datasets (DTE, TextEmb) and model predictions (MTE) into task embeddings of one
@@ -86,7 +91,7 @@ public struct TaskEmbedder: Sendable {
     /// Vector width: d for TextEmb; for FUTE 4d² + 4d (last layer's attention) or rank·(d+1) (bottleneck).
     public var dimension: Int {
         let d = encoder.dimension
-        if provenance.method == .textemb { return d }
+        if provenance.method != .fute { return d }
         switch provenance.surrogate.part {
         case .lastLayerAttention: return AttentionSurrogate.embeddingDimension(hiddenSize: d)
         case .bottleneck: return provenance.surrogate.rank * (d + 1)
@@ -100,7 +105,7 @@ public struct TaskEmbedder: Sendable {
 
     /// A dataset task embedding (FUTE DTE) or TextEmb of a labelled dataset.
     public func embed(dataset: TaskDataset, progress: ((String, Int, Int) -> Void)? = nil) throws -> TaskEmbedding {
-        try embed(examples: dataset, kind: provenance.method == .textemb ? .textemb : .dte, progress: progress)
+        try embed(examples: dataset, kind: provenance.method == .fute ? .dte : .textemb, progress: progress)
     }
 
     /// A model task embedding (FUTE MTE) from a model's predictions on unsupervised inputs.
@@ -140,10 +145,11 @@ public struct TaskEmbedder: Sendable {
         let d = encoder.dimension
         let n = features.count
         guard n > 0 else { throw DatasetError(path: path, line: nil, message: "no examples") }
-        if provenance.method == .textemb {
+        if provenance.method != .fute {
             var mean = [Float](repeating: 0, count: d)
             for f in features { for k in 0..<d { mean[k] += f[k] } }
-            return TaskEmbedding(vector: mean.map { $0 / Float(n) }, kind: .textemb, provenance: provenance, exampleCount: n)
+            return TaskEmbedding(vector: mean.map { $0 / Float(n) }, kind: .textemb, provenance: provenance, exampleCount: n,
+                                 examples: provenance.method == .examples ? features : [])
         }
         let surrogateTargets = try Self.surrogateTargets(targets, path: path)
         let flat = features.flatMap { $0 }

@@ -57,7 +57,8 @@ public enum TaskEmbeddingStore {
     /// provenance, cosine metric and `index` parameters, default FuteDB's), in one write transaction.
     ///
     /// The subject is a dataset for DTE/TextEmb and a model for MTE; `metadata` is merged over the
-    /// subject's existing metadata (a subject can live in several spaces).
+    /// subject's existing metadata (a subject can live in several spaces). The embedding's
+    /// `examples` (method `examples`) replace the dataset's examples in the space's example space.
     public static func store(_ embedding: TaskEmbedding, name: String, space: String, metadata: [String: JSONValue] = [:],
                              index: IndexParameters? = nil, in database: FuteDatabase) throws {
         let wanted = embedding.provenance.spaceProvenance
@@ -72,6 +73,9 @@ public enum TaskEmbeddingStore {
             for (key, value) in metadata { merged[key] = value }
             try writer.upsertSubject(Subject(name: name, kind: subjectKind, metadata: .object(merged)))
             try writer.putEmbedding(space: space, subject: name, vector: embedding.vector, kind: kind(embedding.kind))
+            if !embedding.examples.isEmpty {
+                try writer.putExamples(space: space, dataset: name, vectors: embedding.examples)
+            }
         }
     }
 }
