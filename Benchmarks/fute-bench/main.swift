@@ -30,6 +30,11 @@ commands:
            FUTE DTE same-family retrieval over data samples × seeds: each task's rank of its nearest
            same-family task, by centered cosine (as the query layer compares) and by plain cosine.
            DIR has index.json with a family per task, and NAME.jsonl files
+  transfer --encoder DIR --tasks DIR --observed FILE [--metric taskweb-t5l[,taskweb-roberta,…]]
+           [--methods examples,textemb,fute] [--seeds 0] [--examples 300] [--baselines FILE] [--threads 2] [--json]
+           transfer rankings (query transfer) against measured transfers: every task of DIR ingested per
+           method and seed, NDCG@3/@5 (TaskWeb gains), Regret@3, rank of the best source, random
+           expectation, seed stability, s/task and bytes/task; --baselines scores published rankings
 
 Data files: .fvecs (texmex) or .npy (float32/64, 2-D); truth .ivecs. Build with
   FUTE_NATIVE=1 swift build -c release --product fute-bench
@@ -163,6 +168,9 @@ func main() throws {
     case "tasks":
         try runTaskRetrievalBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "examples", "samples", "seeds", "ensemble",
                                                                                   "epochs", "lr", "batch", "threads", "dump"]))
+    case "transfer":
+        try runTransferBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "observed", "metric", "methods", "seeds",
+                                                                             "examples", "baselines", "threads"]))
     default:
         throw BenchError("unknown command '\(command)'", usage: true)
     }

@@ -268,7 +268,7 @@ final class CLIEndToEndTests: XCTestCase {
         let transfer = try fute.run(["query", "transfer", "--db", db, "--space", "tasks", "--target", "topic-3-d05", "-k", "4", "--json"])
         let rows = try XCTUnwrap(try decodeJSON(transfer.stdout) as? [[String: Any]])
         XCTAssertEqual(rows.count, 4)
-        XCTAssertEqual(Set(rows[0].keys), ["source", "kind", "similarity", "predicted", "observed", "evidence", "blended"])
+        XCTAssertEqual(Set(rows[0].keys), ["source", "kind", "similarity", "predicted", "observed", "evidence", "blended", "method"])
         XCTAssertTrue(rows.allSatisfy { $0["kind"] as? String == "dataset" }, "sources are datasets unless asked: \(rows)")
         let withModels = try fute.run(["query", "transfer", "--db", db, "--space", "tasks", "--target", "topic-3-d05", "-k", "200",
                                        "--sources", "all", "--json"])

@@ -52,7 +52,7 @@ final class QueryCenteredComparisonTests: XCTestCase {
         XCTAssertEqual(byVector.map(\.name), bySubject.map(\.name))
         for (a, b) in zip(byVector, bySubject) { XCTAssertEqual(a.score, b.score, accuracy: 1e-6) }
         // Transfer similarities use the same comparison.
-        let transfer = try TransferQueries.rank(in: centered, target: "p1", k: 4)
+        let transfer = try TransferQueries.rank(in: centered, target: "p1", k: 4).rows
         XCTAssertEqual(transfer.first?.source, "p2")
         XCTAssertEqual(transfer.first?.similarity ?? 0, 0.060392, accuracy: 1e-5)
     }
@@ -87,7 +87,7 @@ final class QueryCenteredComparisonTests: XCTestCase {
         try database.read { reader in
             XCTAssertEqual(try reader.nearestTasks(space: "centered", to: "p1", k: 1).map(\.name), ["p2"])
             XCTAssertEqual(try reader.nearestTasks(space: "plain", to: "p1", k: 1).map(\.name), ["s1"])
-            XCTAssertEqual(try reader.transferSources(space: "centered", target: "p1", k: 1).map(\.source), ["p2"])
+            XCTAssertEqual(try reader.transferSources(space: "centered", target: "p1", k: 1).rows.map(\.source), ["p2"])
         }
     }
 }

@@ -54,7 +54,7 @@ final class QueryDatabaseTests: XCTestCase {
     func testTransferAndEvaluationOnTheStore() throws {
         let database = try makeStore()
         try database.read { reader in
-            let rows = try reader.transferSources(space: "tasks", target: "target", k: 10, sources: .dataset)
+            let rows = try reader.transferSources(space: "tasks", target: "target", k: 10, sources: .dataset).rows
             XCTAssertEqual(rows.map(\.source), ["near", "mid", "far", "opposite"], "no other target has observations: similarity order")
             XCTAssertEqual(rows.first { $0.source == "far" }?.observed, 0.9)
             let report = try reader.evaluateTransfer(space: "tasks", k: 1)

@@ -61,41 +61,45 @@ final class QueryTaskQueriesTests: XCTestCase {
     }
 
     func testTransferWithoutObservationsIsThePureSimilarityOrder() throws {
-        let rows = try TransferQueries.rank(in: snapshot, target: "target", k: 10, sources: "dataset")
+        let ranking = try TransferQueries.rank(in: snapshot, target: "target", k: 10, sources: "dataset")
+        XCTAssertEqual(ranking.method, "cosine similarity")
+        let rows = ranking.rows
         XCTAssertEqual(rows.map(\.source), ["d10", "d20", "d50", "d180"])
         XCTAssertEqual(rows.map(\.evidence), [0, 0, 0, 0])
         XCTAssertTrue(rows.allSatisfy { $0.predicted == nil && $0.observed == nil })
-        XCTAssertEqual(try TransferQueries.rank(in: snapshot, target: "target", k: 10, sources: "model").map(\.source), ["m30", "m90"])
+        XCTAssertEqual(try TransferQueries.rank(in: snapshot, target: "target", k: 10, sources: "model").rows.map(\.source), ["m30", "m90"])
     }
 
     func testBlendedScoreFollowsTheFormula() throws {
-        // Target t at 0°, neighbour target u at 60° (weight cos 60° = 0.5) observed a, b, c.
+        // Target t at 0°, neighbour target u at 100° (cosine < 0: still the nearest observed target) observed a, b, c.
         var space = TaskSpaceSnapshot(space: "s", metric: "cosine", dimension: 2, entries: [
-            TaskEntry(name: "t", kind: "dataset", vector: unit(0)), TaskEntry(name: "u", kind: "dataset", vector: unit(60)),
+            TaskEntry(name: "t", kind: "dataset", vector: unit(0)), TaskEntry(name: "u", kind: "dataset", vector: unit(100)),
             TaskEntry(name: "a", kind: "dataset", vector: unit(10)), TaskEntry(name: "b", kind: "dataset", vector: unit(40)),
-            TaskEntry(name: "c", kind: "dataset", vector: unit(100)),
+            TaskEntry(name: "c", kind: "dataset", vector: unit(60)),
         ])
         space.observations = [
             TransferRecord(source: "a", target: "u", score: 0.1), TransferRecord(source: "b", target: "u", score: 0.2),
             TransferRecord(source: "c", target: "u", score: 0.9), TransferRecord(source: "c", target: "t", score: 0.8),
         ]
-        let rows = try TransferQueries.rank(in: space, target: "t", k: 10, sources: nil)
+        let ranking = try TransferQueries.rank(in: space, target: "t", k: 10, sources: nil)
+        XCTAssertEqual(ranking.neighbourTargets, ["u"])
+        let rows = ranking.rows
         // Independent computation.
         let names = ["u", "a", "b", "c"]
-        let degrees: [String: Double] = ["u": 60, "a": 10, "b": 40, "c": 100]
+        let degrees: [String: Double] = ["u": 100, "a": 10, "b": 40, "c": 60]
         let sims = names.map { cos(degrees[$0]! * .pi / 180) }
         let mean = sims.reduce(0, +) / 4
         let sd = (sims.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4).squareRoot()
         let obs: [String: Double] = ["a": 0.1, "b": 0.2, "c": 0.9]
         let oMean = 0.4
         let oSd = ((0.09 + 0.04 + 0.25) / 3).squareRoot()
-        let w = 0.5
+        let w = 0.5  // TransferQueries.observationWeight
         var expected: [String: Double] = [:]
         for (index, name) in names.enumerated() {
             let zsim = (sims[index] - mean) / sd
             if let o = obs[name] {
                 let predicted = (o - oMean) / oSd
-                expected[name] = (zsim + w * predicted) / (1 + w)
+                expected[name] = zsim + w * predicted
             } else {
                 expected[name] = zsim
             }

@@ -35,14 +35,15 @@ extension DatabaseReader {
 
     /// Candidate sources for `target`, best first by the blended score (see ``TransferQueries``).
     /// When the space keeps its datasets' examples (``ExampleSpaces``) and the target has some,
-    /// similarity is example-level retrieval (``ExampleRetrieval``); the ranking says which it used.
+    /// similarity is example-level retrieval (``ExampleRetrieval``; `retrieval: nil` turns it off);
+    /// the ranking says which it used.
     public func transferSources(space: String, target: String, k: Int, sources: SubjectKind? = nil, metric: String = "score",
                                 neighbours: Int = TransferQueries.defaultNeighbours,
-                                retrieval: ExampleRetrieval = .standard) throws -> TransferRanking {
+                                retrieval: ExampleRetrieval? = .standard) throws -> TransferRanking {
         let snapshot = try taskSnapshot(space: space)
         _ = try snapshot.entry(target)
-        let similarities = try retrieval.similarities(space: space, target: target,
-                                                      candidates: snapshot.entries.map(\.name), in: self)
+        let similarities = try retrieval?.similarities(space: space, target: target,
+                                                       candidates: snapshot.entries.map(\.name), in: self)
         return try TransferQueries.rank(in: snapshot, target: target, k: k, sources: sources?.rawValue,
                                         metric: metric, neighbours: neighbours, similarities: similarities)
     }
