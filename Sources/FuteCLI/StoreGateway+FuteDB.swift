@@ -35,7 +35,8 @@ final class FuteDBGateway: StoreGateway {
             path: database.path, fileSize: stats.fileSize,
             spaces: stats.spaces.map { SpaceInfo(name: $0.name, dimension: $0.dimension, metric: $0.metric.rawValue, count: $0.embeddings) }
                 .sorted { $0.name < $1.name },
-            datasets: stats.subjects[.dataset] ?? 0, models: stats.subjects[.model] ?? 0, observations: stats.observations)
+            datasets: stats.subjects[.dataset] ?? 0, models: stats.subjects[.model] ?? 0, examples: stats.subjects[.example] ?? 0,
+            observations: stats.observations)
     }
 
     func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String?, batchSize: Int,

@@ -28,6 +28,8 @@ struct StoreStats: Sendable {
     var spaces: [SpaceInfo]
     var datasets: Int
     var models: Int
+    /// Example subjects (``SubjectKind/example``) of example spaces.
+    var examples: Int
     var observations: Int
 }
 

@@ -26,13 +26,14 @@ struct StatsCommand: FuteCommand {
                     .object([("name", .string(space.name)), ("dimension", .int(space.dimension)), ("metric", .string(space.metric)),
                              ("embeddings", .int(space.count))])
                 })),
-                ("subjects", .object([("total", .int(stats.datasets + stats.models)), ("dataset", .int(stats.datasets)), ("model", .int(stats.models))])),
+                ("subjects", .object([("total", .int(stats.datasets + stats.models + stats.examples)), ("dataset", .int(stats.datasets)), ("model", .int(stats.models)), ("example", .int(stats.examples))])),
                 ("observations", .int(stats.observations)),
                 ("file_size", .int(stats.fileSize)),
             ]).rendered)
             return
         }
-        io.print("store \(stats.path): \(stats.datasets + stats.models) subjects (\(stats.datasets) datasets, \(stats.models) models), \(stats.observations) observations, \(stats.fileSize) bytes")
+        let examples = stats.examples > 0 ? ", \(stats.examples) examples" : ""
+        io.print("store \(stats.path): \(stats.datasets + stats.models + stats.examples) subjects (\(stats.datasets) datasets, \(stats.models) models\(examples)), \(stats.observations) observations, \(stats.fileSize) bytes")
         var table = TextTable(headers: ["space", "dimension", "metric", "embeddings"], rightAligned: [1, 3])
         for space in stats.spaces {
             table.rows.append([space.name, String(space.dimension), space.metric, String(space.count)])
