@@ -279,6 +279,35 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertTrue(modelRows.allSatisfy { $0["kind"] as? String == "model" && ($0["meta"] as? [String: String])?["model_family"] == "bert" })
     }
 
+    func testEvalWithTruthBlendsFromTheTruthFileAndTakesGain() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let tasks = root.appendingPathComponent("Tools/samples/tasks.jsonl").path
+        let observations = root.appendingPathComponent("Tools/samples/observations.jsonl").path
+        XCTAssertEqual(try fute.run(["ingest", "--db", db, "--space", "tasks", tasks]).status, 0)
+        // Nothing observed in the store: the blended ranking can only learn from --truth.
+        let fromTruth = try fute.run(["eval", "--db", db, "--space", "tasks", "--truth", observations, "--json"])
+        XCTAssertEqual(fromTruth.status, 0, fromTruth.stderr)
+        XCTAssertEqual(try fute.run(["observe", "--db", db, observations]).status, 0)
+        let fromStore = try fute.run(["eval", "--db", db, "--space", "tasks", "--json"])
+        XCTAssertEqual(fromTruth.stdout, fromStore.stdout, "blended from the truth file = blended from the same observations stored")
+        let report = try XCTUnwrap(try decodeJSON(fromTruth.stdout) as? [String: Any])
+        let blended = try XCTUnwrap(report["blended"] as? [String: Any])
+        XCTAssertGreaterThan(try XCTUnwrap(blended["ndcg@k"] as? Double), try XCTUnwrap(report["ndcg@k"] as? Double))
+        XCTAssertEqual(report["gain"] as? String, "score")
+
+        let rank = try fute.run(["eval", "--db", db, "--space", "tasks", "--gain", "rank", "--json"])
+        XCTAssertEqual(rank.status, 0, rank.stderr)
+        let rankReport = try XCTUnwrap(try decodeJSON(rank.stdout) as? [String: Any])
+        XCTAssertEqual(rankReport["gain"] as? String, "rank")
+        XCTAssertNotEqual(try XCTUnwrap(rankReport["ndcg@k"] as? Double), try XCTUnwrap(report["ndcg@k"] as? Double))
+        XCTAssertEqual(try XCTUnwrap(rankReport["rho"] as? Double), try XCTUnwrap(report["rho"] as? Double), "ρ stays on the scores")
+        let table = try fute.run(["eval", "--db", db, "--space", "tasks", "--gain", "rank"])
+        XCTAssertTrue(table.stdout.contains("rank gain"), table.stdout)
+        let bad = try fute.run(["eval", "--db", db, "--space", "tasks", "--gain", "dcg"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--gain"), bad.stderr)
+    }
+
     // MARK: - helpers
 
     /// `stats --json` (file size included) plus `mdb_dump -a` of the store when the tool is installed and the store is LMDB.

@@ -97,6 +97,87 @@ final class QueryRankingMetricsTests: XCTestCase {
         }
     }
 
+    func testRankRelevancesAreTaskWebsWithTiesByPosition() {
+        XCTAssertEqual(RankingMetrics.rankRelevances([0.3, 0.1, 0.2]), [3, 1, 2])
+        XCTAssertEqual(RankingMetrics.rankRelevances([0.5, 0.5, -0.1]), [3, 2, 1])
+        XCTAssertEqual(RankingMetrics.rankRelevances([]), [])
+        XCTAssertEqual(RelevanceGain.allCases.map(\.rawValue), ["score", "rank"])
+    }
+
+    func testRankGainNDCGMatchesHandComputation() throws {
+        // Scores [0.3, 0.1, 0.2] predicted in that order: gold ranks 0, 2, 1 → rel 3, 1, 2.
+        let candidates = [RankedCandidate(name: "a", similarity: 0.9, relevance: 0.3),
+                          RankedCandidate(name: "b", similarity: 0.8, relevance: 0.1),
+                          RankedCandidate(name: "c", similarity: 0.7, relevance: 0.2)]
+        let result = TransferEvaluation.evaluate(target: "t", candidates: candidates, k: 2, gain: .rank)
+        // DCG@2 = 7/1 + 1/log2(3); IDCG@2 = 7 + 3/log2(3).
+        XCTAssertEqual(try XCTUnwrap(result.ndcg), (7 + 1 / log2(3.0)) / (7 + 3 / log2(3.0)), accuracy: 1e-15)
+        XCTAssertEqual(try XCTUnwrap(result.randomNDCG), try XCTUnwrap(RankingMetrics.expectedRandomNDCG([3, 1, 2], k: 2)), accuracy: 1e-15)
+        // Regret@k and ρ stay on the observed scores.
+        let byScore = TransferEvaluation.evaluate(target: "t", candidates: candidates, k: 2)
+        XCTAssertNotEqual(byScore.ndcg, result.ndcg)
+        XCTAssertEqual(result.regret, byScore.regret)
+        XCTAssertEqual(result.rho, byScore.rho)
+        XCTAssertEqual(result.randomRegret, byScore.randomRegret)
+        XCTAssertEqual(result.randomRho, byScore.randomRho)
+        // Regret@1 of predicting b first among scores 0.3, 0.1, 0.2 would be 100·(0.3−0.1)/0.3; here a is first.
+        XCTAssertEqual(try XCTUnwrap(result.regret), 0, accuracy: 1e-12)
+        let worse = TransferEvaluation.evaluate(target: "t", candidates: candidates.map {
+            RankedCandidate(name: $0.name, similarity: -$0.similarity, relevance: $0.relevance)
+        }, k: 1, gain: .rank)
+        XCTAssertEqual(try XCTUnwrap(worse.regret), 100 * (0.3 - 0.2) / 0.3, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(worse.ndcg), 3.0 / 7.0, accuracy: 1e-15)   // c (rel 2) first: (2²−1)/(2³−1)
+    }
+
+    func testRankGainBreaksGoldTiesByNameAndNeverSkipsNonPositiveScores() throws {
+        // a and b tie on 0.5: a ranks above b in the gold order (rel 3 vs 2), whatever the predicted order.
+        let candidates = [RankedCandidate(name: "b", similarity: 0.9, relevance: 0.5),
+                          RankedCandidate(name: "a", similarity: 0.1, relevance: 0.5),
+                          RankedCandidate(name: "c", similarity: 0.5, relevance: -0.2)]
+        let result = TransferEvaluation.evaluate(target: "t", candidates: candidates, k: 1, gain: .rank)
+        XCTAssertEqual(try XCTUnwrap(result.ndcg), 3.0 / 7.0, accuracy: 1e-15)   // b first: (2²−1)/(2³−1)
+        // All scores negative: score gain skips the target, rank gain still evaluates it.
+        let harmful = candidates.map { RankedCandidate(name: $0.name, similarity: $0.similarity, relevance: -1 - $0.relevance) }
+        XCTAssertNotNil(TransferEvaluation.evaluate(target: "t", candidates: harmful, k: 2).skipped)
+        let ranked = TransferEvaluation.evaluate(target: "t", candidates: harmful, k: 2, gain: .rank)
+        XCTAssertNil(ranked.skipped)
+        XCTAssertNotNil(ranked.ndcg)
+        XCTAssertNil(ranked.regret, "Regret@k is a share of the best score; undefined when it is not positive")
+    }
+
+    /// TaskWeb's published dev figures (t5l, NDCG@3, rank gain): RoE 0.545, TaskShop/RoE 0.643,
+    /// random 0.141 — from ../shared/data/transfer, which is not part of the package.
+    func testRankGainReproducesTaskWebPublishedFigures() throws {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/transfer")
+        let baselinesURL = directory.appendingPathComponent("baselines-dev.json"), observedURL = directory.appendingPathComponent("observed.jsonl")
+        guard FileManager.default.fileExists(atPath: baselinesURL.path), FileManager.default.fileExists(atPath: observedURL.path) else {
+            throw XCTSkip("TaskWeb data not found at \(directory.path) (baselines-dev.json, observed.jsonl); skipping the published-figure check")
+        }
+        let baselines = try JSONDecoder().decode([String: [String: [String: Double]]].self, from: Data(contentsOf: baselinesURL))
+        struct Observation: Decodable { var source: String; var target: String; var score: Double; var metric: String }
+        var observed: [String: [String: Double]] = [:]
+        for line in try String(contentsOf: observedURL, encoding: .utf8).split(separator: "\n") where !line.allSatisfy(\.isWhitespace) {
+            let o = try JSONDecoder().decode(Observation.self, from: Data(line.utf8))
+            if o.metric == "taskweb-t5l" { observed[o.target, default: [:]][o.source] = o.score }
+        }
+        XCTAssertEqual(observed.count, 10)
+        for (method, expected) in [("roe", 0.545), ("taskshop_roe", 0.643)] {
+            let predicted = try XCTUnwrap(baselines[method], method)
+            var candidatesByTarget: [String: [RankedCandidate]] = [:]
+            for (target, scores) in observed {
+                let similarity = try XCTUnwrap(predicted[target], "\(method) \(target)")
+                candidatesByTarget[target] = try scores.map { source, score in
+                    RankedCandidate(name: source, similarity: try XCTUnwrap(similarity[source], "\(method) \(target) \(source)"), relevance: score)
+                }
+            }
+            let summary = TransferEvaluation.evaluate(candidatesByTarget, k: 3, gain: .rank)
+            XCTAssertEqual(summary.targets, 10, method)
+            XCTAssertEqual(try XCTUnwrap(summary.ndcg), expected, accuracy: 0.0005, method)
+            XCTAssertEqual(try XCTUnwrap(summary.randomNDCG), 0.141, accuracy: 0.0005, method)
+        }
+    }
+
     private func permutations(_ items: [Int]) -> [[Int]] {
         guard items.count > 1 else { return [items] }
         return items.indices.flatMap { index -> [[Int]] in

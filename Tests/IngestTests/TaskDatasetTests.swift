@@ -55,6 +55,75 @@ final class TaskDatasetTests: XCTestCase {
         try assertError("\n  \n", contains: "empty file", line: nil, field: nil)
     }
 
+    func testReadsMultipleChoiceLinesAsPairsPerChoice() throws {
+        let text = "{\"text\":\"q1\",\"choices\":[\"a\",\"b\",\"c\"],\"label\":1}\n{\"text\":\"q2\",\"choices\":[\"d\",\"e\"],\"label\":0}\n"
+        let dataset = try TaskDataset.read(path: try file("mc.jsonl", text), requireTargets: true)
+        XCTAssertEqual(dataset.examples.map(\.target), [.choice(1), .choice(0)])
+        XCTAssertEqual(dataset.examples[0].choices, ["a", "b", "c"])
+        XCTAssertEqual(dataset.examples[0].input, TextInput("q1"))
+        XCTAssertEqual(dataset.examples[0].inputs, [TextInput("q1", pair: "a"), TextInput("q1", pair: "b"), TextInput("q1", pair: "c")])
+        XCTAssertEqual(dataset.examples[1].inputs, [TextInput("q2", pair: "d"), TextInput("q2", pair: "e")])
+        XCTAssertEqual(TaskTarget.choice(1).kindName, "choice")
+        // Without requireTargets the label is still required and read.
+        XCTAssertEqual(try TaskDataset.read(path: try file("mc2.jsonl", text), requireTargets: false).examples[0].target, .choice(1))
+        // Non-multiple-choice lines keep nil choices and a single input.
+        let plain = try TaskDataset.read(path: try file("plain.jsonl", "{\"text\":\"x\",\"text_pair\":\"y\",\"label\":\"a\"}\n"), requireTargets: true)
+        XCTAssertNil(plain.examples[0].choices)
+        XCTAssertEqual(plain.examples[0].inputs, [TextInput("x", pair: "y")])
+        XCTAssertEqual(TaskExample(input: TextInput("x"), target: nil, line: 1).inputs, [TextInput("x")])
+    }
+
+    func testBadMultipleChoiceLinesNameFileLineAndField() throws {
+        let good = "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":0}\n"
+        try assertError(good + "{\"text\":\"q\",\"choices\":\"a\",\"label\":0}\n", contains: "array of non-empty strings", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",3],\"label\":0}\n", contains: "entry 1 (0-based) is not a string", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\"],\"label\":0}\n", contains: "at least 2", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[],\"label\":0}\n", contains: "has 0 choices", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"\"],\"label\":0}\n", contains: "entry 1 (0-based) is empty", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":2}\n", contains: "must be in 0...1", line: 2, field: "label")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":-1}\n", contains: "-1 is out of range", line: 2, field: "label")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":\"a\"}\n", contains: "must be an integer", line: 2, field: "label")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":0.5}\n", contains: "must be an integer", line: 2, field: "label")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"]}\n", requireTargets: false, contains: "missing", line: 2, field: "label")
+        try assertError(good + "{\"text\":\"q\",\"text_pair\":\"p\",\"choices\":[\"a\",\"b\"],\"label\":0}\n", contains: "cannot go with \"text_pair\"", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"probs\":[0.5,0.5]}\n", contains: "cannot go with \"probs\"", line: 2, field: "choices")
+        try assertError(good + "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":0,\"value\":1}\n", contains: "cannot go with \"value\"", line: 2, field: "choices")
+    }
+
+    func testMixedMultipleChoiceAndOtherLinesAreRefused() throws {
+        let mc = "{\"text\":\"q\",\"choices\":[\"a\",\"b\"],\"label\":0}\n"
+        let labelled = "{\"text\":\"x\",\"label\":\"pos\"}\n"
+        try assertError(labelled + mc, contains: "line 1 has no \"choices\"", line: 2, field: "choices")
+        try assertError(mc + labelled, contains: "line 1 is multiple choice", line: 2, field: "choices")
+        try assertError(mc + "{\"text\":\"x\"}\n", requireTargets: false, contains: "all multiple choice or none", line: 2, field: "choices")
+    }
+
+    func testUnknownKeysAreRefused() throws {
+        try assertError("{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\"label\":\"y\",\"id\":7}\n",
+                        contains: "unknown key; a dataset line has \"text\", \"text_pair\", \"label\"|\"probs\"|\"value\", \"choices\"", line: 2, field: "id")
+        try assertError("{\"txt\":\"a\",\"label\":\"x\"}\n", contains: "unknown key", line: 1, field: "txt")
+        try assertError("{\"text\":\"a\",\"_note\":\"x\"}\n", requireTargets: false, contains: "unknown key", line: 1, field: "_note")
+        // "source" is what fute-db unsupervised writes into U; U must read back.
+        let u = try TaskDataset.read(path: try file("U.jsonl", "{\"source\":\"sst2\",\"text\":\"a\"}\n"), requireTargets: false)
+        XCTAssertEqual(u.examples[0].input, TextInput("a"))
+    }
+
+    func testMultipleChoiceExamplesExpandIntoCorrectAndIncorrectPairs() throws {
+        let text = "{\"text\":\"q1\",\"choices\":[\"a\",\"b\",\"c\"],\"label\":2}\n{\"text\":\"q2\",\"choices\":[\"d\",\"e\"],\"label\":0}\n"
+        let dataset = try TaskDataset.read(path: try file("mc.jsonl", text), requireTargets: true)
+        let pairs = TaskEmbedder.expandingChoices(dataset)
+        XCTAssertEqual(pairs.examples.map(\.input), dataset.examples.flatMap(\.inputs))
+        XCTAssertEqual(pairs.examples.map(\.target), [.label("incorrect"), .label("incorrect"), .label("correct"), .label("correct"), .label("incorrect")])
+        XCTAssertEqual(pairs.examples.map(\.line), [1, 1, 1, 2, 2])
+        XCTAssertTrue(pairs.examples.allSatisfy { $0.choices == nil })
+        guard case .distributions(let y, let classes) = try TaskEmbedder.surrogateTargets(pairs.examples.map(\.target), path: dataset.path) else {
+            return XCTFail("expected class distributions")
+        }
+        XCTAssertEqual(classes, 2)   // sorted: correct, incorrect
+        XCTAssertEqual(y, [0, 1, 0, 1, 1, 0, 1, 0, 0, 1])
+        XCTAssertThrowsError(try TaskEmbedder.surrogateTargets(dataset.examples.map(\.target), path: dataset.path))
+    }
+
     func testSampleIsSeededAndKeepsFileOrder() throws {
         let text = (0..<50).map { "{\"text\":\"t\($0)\",\"label\":\"\($0 < 25 ? "a" : "b")\"}" }.joined(separator: "\n")
         let dataset = try TaskDataset.read(path: try file("s.jsonl", text), requireTargets: true)

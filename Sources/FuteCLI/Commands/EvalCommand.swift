@@ -10,12 +10,17 @@ struct EvalCommand: FuteCommand {
             abstract: "Score transferability rankings against observed transfer results (NDCG@k, Regret@k, ρ).",
             discussion: """
                 For each target t: candidates = sources with an observed score for t (source ≠ t, embedded in the space); \
-                predicted order = descending cosine similarity (ties by name); rel = observed score. \
-                NDCG@k = DCG@k/IDCG@k with gains 2^rel − 1 and discounts 1/log2(i+1) (targets with IDCG ≤ 0 are skipped \
-                and counted); Regret@k = 100·(max rel − best rel in the top k)/max rel; ρ = mean predicted rank of the \
-                truly best source. Also reported: the blended ranking of `query transfer` scored leave-one-target-out \
-                (the target's own observations hidden) and the expected values of a random ranking.
-                Truth is the stored observations, or --truth FILE.jsonl (observe's format).
+                predicted order = descending cosine similarity (ties by name). \
+                NDCG@k = DCG@k/IDCG@k with gains 2^rel − 1 and discounts 1/log2(i+1) for 1-based position i (targets with \
+                IDCG ≤ 0 are skipped and counted). The relevance rel is chosen with --gain: `score` (default) = the observed \
+                score; `rank` = TaskWeb's (Kim et al. 2023): n − the source's 0-based rank among the n candidates by \
+                descending observed score (ties by name), comparable with published TaskWeb figures. \
+                Regret@k = 100·(max score − best score in the top k)/max score and ρ = mean predicted rank of the truly \
+                best source use the observed scores under either gain. Also reported: the blended ranking of \
+                `query transfer` scored leave-one-target-out (the target's own observations hidden) and the expected \
+                values of a random ranking.
+                Truth is the stored observations, or --truth FILE.jsonl (observe's format); with --truth the blended \
+                ranking is also made from the file's observations, not the stored ones.
                 """,
             options: [
                 CommonOptions.db, CommonOptions.space,
@@ -23,11 +28,12 @@ struct EvalCommand: FuteCommand {
                 CommonOptions.k(default: 3, help: "Cut-off of NDCG@k and Regret@k"),
                 OptionSpec("metric", valueName: "NAME", help: "Observation metric (default: score)."),
                 OptionSpec("neighbours", valueName: "N", help: "Neighbour targets for the blended ranking (default: 5)."),
+                OptionSpec("gain", valueName: "rank|score", help: "NDCG relevance: the observed score (default), or rank = TaskWeb's n − gold rank."),
                 CommonOptions.json,
             ])
     }
 
-    let database: String, space: String, truth: String?, k: Int, metric: String, neighbours: Int, json: Bool
+    let database: String, space: String, truth: String?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain, json: Bool
 
     init(parsing arguments: ParsedArguments, io: CommandIO) throws {
         database = CommonOptions.databasePath(arguments, io: io)
@@ -36,6 +42,8 @@ struct EvalCommand: FuteCommand {
         k = try arguments.integer("k", default: 3)
         metric = arguments.value("metric") ?? "score"
         neighbours = try arguments.integer("neighbours", default: TransferQueries.defaultNeighbours, minimum: 0)
+        let gainName = try arguments.choice("gain", RelevanceGain.allCases.map(\.rawValue), default: RelevanceGain.score.rawValue)
+        gain = gainName.flatMap(RelevanceGain.init(rawValue:)) ?? .score
         json = arguments.flag("json")
     }
 
@@ -45,16 +53,18 @@ struct EvalCommand: FuteCommand {
         }
         let store = try Stores.open(database, mustExist: true)
         _ = try store.space(space)
-        let snapshot = try store.snapshot(space: space)
-        let records = truthRecords ?? snapshot.observations
+        var snapshot = try store.snapshot(space: space)
+        // With --truth, the blended ranking learns from the file's observations too (leave-one-target-out).
+        if let truthRecords { snapshot.observations = truthRecords }
+        let records = snapshot.observations
         guard records.contains(where: { $0.metric == metric }) else {
             throw CommandError("no observations with metric '\(metric)' \(truth.map { "in \($0)" } ?? "in the store"); store some with fute-db observe FILE.jsonl, or pick --metric")
         }
-        let report = TransferEvaluation.evaluate(snapshot: snapshot, truth: records, k: k, metric: metric, neighbours: neighbours)
+        let report = TransferEvaluation.evaluate(snapshot: snapshot, truth: records, k: k, metric: metric, neighbours: neighbours, gain: gain)
         if json {
-            io.print(Self.json(report, k: k).rendered)
+            io.print(Self.json(report, k: k, gain: gain).rendered)
         } else {
-            io.print(Self.table(report, space: space, k: k, centered: snapshot.center != nil))
+            io.print(Self.table(report, space: space, k: k, centered: snapshot.center != nil, gain: gain))
         }
     }
 
@@ -63,7 +73,7 @@ struct EvalCommand: FuteCommand {
          ("ndcg@k", .number(summary.ndcg)), ("regret@k", .number(summary.regret)), ("rho", .number(summary.rho))]
     }
 
-    static func json(_ report: TransferEvaluationReport, k: Int) -> OutputJSON {
+    static func json(_ report: TransferEvaluationReport, k: Int, gain: RelevanceGain = .score) -> OutputJSON {
         let summary = report.similarity
         let blendedByTarget = Dictionary(report.blended.perTarget.map { ($0.target, $0) }, uniquingKeysWith: { a, _ in a })
         let perTarget: [OutputJSON] = summary.perTarget.map { target in
@@ -81,15 +91,17 @@ struct EvalCommand: FuteCommand {
         }
         return .object(summaryFields(summary) + [
             ("k", .int(k)),
+            ("gain", .string(gain.rawValue)),
             ("per_target", .array(perTarget)),
             ("random", .object([("ndcg@k", .number(summary.randomNDCG)), ("regret@k", .number(summary.randomRegret)), ("rho", .number(summary.randomRho))])),
             ("blended", .object(summaryFields(report.blended))),
         ])
     }
 
-    static func table(_ report: TransferEvaluationReport, space: String, k: Int, centered: Bool = false) -> String {
+    static func table(_ report: TransferEvaluationReport, space: String, k: Int, centered: Bool = false, gain: RelevanceGain = .score) -> String {
         let summary = report.similarity
-        var lines = ["space \(space) (\(centered ? "centered cosine" : "cosine") similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)"]
+        let gainNote = gain == .score ? "" : ", \(gain.rawValue) gain"
+        var lines = ["space \(space) (\(centered ? "centered cosine" : "cosine") similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)\(gainNote)"]
         var table = TextTable(headers: ["ranking", "ndcg@\(k)", "regret@\(k)", "rho"], rightAligned: [1, 2, 3])
         table.rows = [
             ["similarity", Format.score(summary.ndcg), Format.score(summary.regret), Format.score(summary.rho)],

@@ -12,7 +12,7 @@ struct TaskIngestExtension: IngestExtension {
     static var options: [OptionSpec] {
         [
             OptionSpec("encoder", valueName: "DIR", help: "Encoder folder for --dataset/--predictions (Tools/fetch-minilm.sh DIR)."),
-            OptionSpec("dataset", valueName: "FILE", help: "Labelled JSONL {\"text\",\"text_pair\"?,\"label\"|\"probs\"|\"value\"}: store its task embedding."),
+            OptionSpec("dataset", valueName: "FILE", help: "Labelled JSONL {\"text\",\"text_pair\"?,\"label\"|\"probs\"|\"value\"} or multiple choice {\"text\",\"choices\":[..],\"label\":INDEX}; unknown keys are refused. Stores its task embedding."),
             OptionSpec("predictions", valueName: "FILE", help: "A model's predictions on U (same format): store its model task embedding (MTE)."),
             OptionSpec("predict-cmd", valueName: "CMD", help: "With --inputs U.jsonl: run CMD (sh -c) with U on stdin; its stdout is the predictions (MTE)."),
             OptionSpec("inputs", valueName: "FILE", help: "Unsupervised inputs U for --predict-cmd (from fute-db unsupervised)."),
@@ -113,7 +113,9 @@ struct TaskIngestExtension: IngestExtension {
         try TaskEmbeddingStore.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension, in: database)
         // 3. Encode, train, store (one write transaction).
         let dataset = maxExamples.map { all.sample(atMost: $0, seed: seed) } ?? all
-        let progress = EncoderProgress(io: io, label: "encoding \(dataset.examples.count) inputs of \(file)")
+        // The encoder counts inputs, so a multiple-choice line counts once per (text, choice) pair.
+        let inputCount = dataset.examples.reduce(0) { $0 + $1.inputs.count }
+        let progress = EncoderProgress(io: io, label: "encoding \(inputCount) inputs of \(file)")
         let embedding = isPredictions
             ? try embedder.embed(predictions: dataset) { _, done, total in progress.update(done, total) }
             : try embedder.embed(dataset: dataset) { _, done, total in progress.update(done, total) }

@@ -54,13 +54,16 @@ extension DatabaseReader {
     }
 
     /// NDCG@k, Regret@k and ρ of the similarity and blended rankings against `truth`
-    /// (default: the stored observations).
+    /// (default: the stored observations). When `truth` is given, the blended ranking is also made
+    /// from it (leave-one-target-out), not from the stored observations. `gain` chooses NDCG's
+    /// relevance: the observed score, or TaskWeb's rank relevance (`RelevanceGain`).
     public func evaluateTransfer(space: String, truth: [TransferObservation]? = nil, k: Int = 3, metric: String = "score",
-                                 neighbours: Int = TransferQueries.defaultNeighbours) throws -> TransferEvaluationReport {
-        let snapshot = try taskSnapshot(space: space)
-        let records = truth.map { $0.map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) } }
-            ?? snapshot.observations
-        return TransferEvaluation.evaluate(snapshot: snapshot, truth: records, k: k, metric: metric, neighbours: neighbours)
+                                 neighbours: Int = TransferQueries.defaultNeighbours, gain: RelevanceGain = .score) throws -> TransferEvaluationReport {
+        var snapshot = try taskSnapshot(space: space)
+        if let truth {
+            snapshot.observations = truth.map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
+        }
+        return TransferEvaluation.evaluate(snapshot: snapshot, truth: snapshot.observations, k: k, metric: metric, neighbours: neighbours, gain: gain)
     }
 
     /// Top-level scalar metadata rendered as text (strings as is, integral numbers without a

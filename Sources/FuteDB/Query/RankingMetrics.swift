@@ -2,8 +2,9 @@ import Foundation
 
 /// Ranking metrics for transferability evaluation (issue 4), as pure functions.
 ///
-/// All functions take the observed relevance of the candidate sources *in predicted order*
-/// (position 0 = ranked first). With n candidates and m = min(k, n):
+/// All functions take the relevance of the candidate sources *in predicted order*
+/// (position 0 = ranked first): the observed score, or TaskWeb's rank relevance
+/// (`rankRelevances`, `RelevanceGain.rank`). With n candidates and m = min(k, n):
 /// - gain(rel) = 2^rel − 1; DCG@k = Σ_{i=1..m} gain(rel(π_i)) / log2(i + 1);
 ///   NDCG@k = DCG@k / IDCG@k, IDCG@k = DCG@k of the ideal (descending relevance) order.
 ///   Undefined (`nil`) when IDCG@k ≤ 0 (the issue's "IDCG = 0" case, extended to negative
@@ -12,6 +13,17 @@ import Foundation
 /// - ρ (rank of best) = 1-based predicted rank of the truly best source; when several sources
 ///   tie for the best observed score, the best-ranked of them counts.
 public enum RankingMetrics {
+    /// Rank relevances as TaskWeb defines them: with n scores, the relevance of score i is
+    /// n − (its 0-based rank in descending score order), so the best gets n and the worst 1.
+    /// Ties are broken by position in `scores` (earlier ranks higher): pass the scores in name order
+    /// to break ties by name, as `TransferEvaluation.evaluate(target:candidates:k:gain:)` does.
+    public static func rankRelevances(_ scores: [Double]) -> [Double] {
+        let goldOrder = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        var relevances = [Double](repeating: 0, count: scores.count)
+        for (rank, index) in goldOrder.enumerated() { relevances[index] = Double(scores.count - rank) }
+        return relevances
+    }
+
     /// 2^rel − 1.
     @inlinable public static func gain(_ relevance: Double) -> Double { pow(2, relevance) - 1 }
 
@@ -98,6 +110,16 @@ public enum RankingMetrics {
     }
 }
 
+/// What NDCG takes as a source's relevance.
+public enum RelevanceGain: String, Sendable, CaseIterable {
+    /// The observed score itself: gain 2^score − 1 (this package's original definition).
+    case score
+    /// TaskWeb's (Kim et al. 2023): n − the source's 0-based rank in the gold order (descending
+    /// observed score, ties by name), so gain 2^(n − rank) − 1 for n candidate sources
+    /// (`RankingMetrics.rankRelevances`). Regret@k and ρ stay on the observed scores.
+    case rank
+}
+
 /// One candidate source for a target: its predicted similarity and observed relevance.
 public struct RankedCandidate: Sendable, Equatable, Codable {
     /// Source name.
@@ -174,7 +196,11 @@ public enum TransferEvaluation {
     }
 
     /// Metrics for one target. Candidates named like the target are dropped first.
-    public static func evaluate(target: String, candidates: [RankedCandidate], k: Int) -> TargetEvaluation {
+    ///
+    /// With `gain: .rank`, NDCG@k and its random expectation use TaskWeb's rank relevances
+    /// (`RelevanceGain.rank`); Regret@k, ρ and their random expectations always use the observed
+    /// scores (Regret@k is a share of the best source's score).
+    public static func evaluate(target: String, candidates: [RankedCandidate], k: Int, gain: RelevanceGain = .score) -> TargetEvaluation {
         let ordered = predictedOrder(candidates.filter { $0.name != target })
         let relevance = ordered.map(\.relevance)
         var result = TargetEvaluation(target: target, candidates: ordered.count, predictedOrder: ordered.map(\.name))
@@ -182,7 +208,19 @@ public enum TransferEvaluation {
             result.skipped = "no observed sources other than the target"
             return result
         }
-        guard let ndcg = RankingMetrics.ndcg(relevance, k: k) else {
+        let gainRelevance: [Double]
+        switch gain {
+        case .score:
+            gainRelevance = relevance
+        case .rank:
+            // Gold ties are broken by name: rank the scores in name order, then map back to predicted order.
+            let byName = ordered.indices.sorted { ordered[$0].name < ordered[$1].name }
+            let ranked = RankingMetrics.rankRelevances(byName.map { relevance[$0] })
+            var inPredictedOrder = [Double](repeating: 0, count: ordered.count)
+            for (position, index) in byName.enumerated() { inPredictedOrder[index] = ranked[position] }
+            gainRelevance = inPredictedOrder
+        }
+        guard let ndcg = RankingMetrics.ndcg(gainRelevance, k: k) else {
             result.skipped = "IDCG@\(k) is 0 (no source has a positive observed score)"
             return result
         }
@@ -190,16 +228,17 @@ public enum TransferEvaluation {
         result.regret = RankingMetrics.regret(relevance, k: k)
         result.rho = RankingMetrics.rankOfBest(relevance).map(Double.init)
         result.best = RankingMetrics.rankOfBest(relevance).map { ordered[$0 - 1].name }
-        result.randomNDCG = RankingMetrics.expectedRandomNDCG(relevance, k: k)
+        result.randomNDCG = RankingMetrics.expectedRandomNDCG(gainRelevance, k: k)
         result.randomRegret = RankingMetrics.expectedRandomRegret(relevance, k: k)
         result.randomRho = RankingMetrics.expectedRandomRankOfBest(relevance)
         return result
     }
 
-    /// Evaluates every target; `candidatesByTarget` maps target → its candidates.
-    public static func evaluate(_ candidatesByTarget: [String: [RankedCandidate]], k: Int) -> EvaluationSummary {
+    /// Evaluates every target; `candidatesByTarget` maps target → its candidates; `gain` as in
+    /// `evaluate(target:candidates:k:gain:)`.
+    public static func evaluate(_ candidatesByTarget: [String: [RankedCandidate]], k: Int, gain: RelevanceGain = .score) -> EvaluationSummary {
         EvaluationSummary(k: k, perTarget: candidatesByTarget.keys.sorted().map {
-            evaluate(target: $0, candidates: candidatesByTarget[$0] ?? [], k: k)
+            evaluate(target: $0, candidates: candidatesByTarget[$0] ?? [], k: k, gain: gain)
         })
     }
 }

@@ -169,9 +169,12 @@ extension TransferEvaluation {
     ///
     /// Candidates S_t are the sources observed for t (source ≠ t) that have an embedding in the
     /// space; targets without an embedding in the space are skipped (and counted). The blended
-    /// ranking sees the snapshot's observations minus every observation of t.
+    /// ranking sees the snapshot's observations minus every observation of t (to blend from other
+    /// observations than the stored ones, e.g. a truth file's, pass a snapshot whose `observations`
+    /// are those). `gain` chooses NDCG's relevance (`RelevanceGain`).
     public static func evaluate(snapshot: TaskSpaceSnapshot, truth: [TransferRecord], k: Int,
-                                metric: String = "score", neighbours: Int = TransferQueries.defaultNeighbours) -> TransferEvaluationReport {
+                                metric: String = "score", neighbours: Int = TransferQueries.defaultNeighbours,
+                                gain: RelevanceGain = .score) -> TransferEvaluationReport {
         let entries = Dictionary(snapshot.entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var truthByTarget: [String: [String: Double]] = [:]
         for record in truth where record.metric == metric && record.source != record.target {
@@ -193,8 +196,8 @@ extension TransferEvaluation {
             similarityCandidates[target] = rows.map { RankedCandidate(name: $0.source, similarity: $0.similarity, relevance: scores[$0.source] ?? 0) }
             blendedCandidates[target] = rows.map { RankedCandidate(name: $0.source, similarity: $0.blended, relevance: scores[$0.source] ?? 0) }
         }
-        var similarity = evaluate(similarityCandidates, k: k)
-        var blended = evaluate(blendedCandidates, k: k)
+        var similarity = evaluate(similarityCandidates, k: k, gain: gain)
+        var blended = evaluate(blendedCandidates, k: k, gain: gain)
         similarity.perTarget = (similarity.perTarget + missing).sorted { $0.target < $1.target }
         blended.perTarget = (blended.perTarget + missing).sorted { $0.target < $1.target }
         return TransferEvaluationReport(similarity: similarity, blended: blended)

@@ -68,7 +68,7 @@ public struct TaskEmbedding: Sendable, Equatable {
     public var kind: TaskEmbeddingKind
     /// How it was made.
     public var provenance: EmbeddingProvenance
-    /// Examples used.
+    /// Examples used: dataset lines, so a multiple-choice line counts once however many choices it has.
     public var exampleCount: Int
     /// Per-input sentence embeddings (method `examples`; empty otherwise).
     public var examples: [[Float]] = []
@@ -117,13 +117,40 @@ public struct TaskEmbedder: Sendable {
     }
 
     /// Encodes `examples` as this embedder's method needs (token states entering the last layer, or
-    /// sentence embeddings) and embeds them with their targets.
+    /// sentence embeddings) and embeds them with their targets. Multiple-choice examples are first
+    /// expanded into their `(text, choice)` pairs (`expandingChoices`); `exampleCount` stays the
+    /// number of dataset lines.
     private func embed(examples: TaskDataset, kind: TaskEmbeddingKind, progress: ((String, Int, Int) -> Void)?) throws -> TaskEmbedding {
-        let targets = examples.examples.map(\.target)
-        if trainsOnLastLayerInputs {
-            return try embed(lastLayerInputs: lastLayerInputs(examples, progress: progress), targets: targets, path: examples.path, kind: kind)
+        let pairs = Self.expandingChoices(examples)
+        let targets = pairs.examples.map(\.target)
+        var embedding = trainsOnLastLayerInputs
+            ? try embed(lastLayerInputs: lastLayerInputs(pairs, progress: progress), targets: targets, path: examples.path, kind: kind)
+            : try embed(features: encode(pairs, progress: progress), targets: targets, path: examples.path, kind: kind)
+        embedding.exampleCount = examples.examples.count
+        return embedding
+    }
+
+    /// `dataset` with every multiple-choice example replaced by one example per choice: input
+    /// `(text, choice)`, target `.label("correct")` for the labelled choice and `.label("incorrect")`
+    /// for the others (nil when the example has no target). Other examples are kept as they are.
+    ///
+    /// This is the current approximation for multiple choice: the surrogate learns a binary
+    /// correct/incorrect classifier over pairs, where the task really asks for a softmax over each
+    /// example's own choices. TextEmb uses the same pairs, so it is the mean over all
+    /// `(text, choice)` pair embeddings.
+    public static func expandingChoices(_ dataset: TaskDataset) -> TaskDataset {
+        guard dataset.examples.contains(where: { $0.choices != nil }) else { return dataset }
+        var expanded: [TaskExample] = []
+        for example in dataset.examples {
+            guard example.choices != nil else { expanded.append(example); continue }
+            var correct: Int?
+            if case .choice(let index)? = example.target { correct = index }
+            for (index, input) in example.inputs.enumerated() {
+                let target: TaskTarget? = correct.map { .label($0 == index ? "correct" : "incorrect") }
+                expanded.append(TaskExample(input: input, target: target, line: example.line))
+            }
         }
-        return try embed(features: encode(examples, progress: progress), targets: targets, path: examples.path, kind: kind)
+        return TaskDataset(path: dataset.path, examples: expanded)
     }
 
     /// The FUTE embedding (last-layer attention part) from precomputed states entering the encoder's last
@@ -159,6 +186,8 @@ public struct TaskEmbedder: Sendable {
 
     /// Gold labels become one-hot rows over the sorted label names (the zero-initialised head makes
     /// the embedding independent of that order); soft labels are used as given; values are regression.
+    /// Multiple-choice targets must first be expanded into `correct`/`incorrect` labels of their
+    /// pairs (`expandingChoices`), which are then ordinary labels.
     static func surrogateTargets(_ targets: [TaskTarget?], path: String) throws -> SurrogateTargets {
         guard let first = targets.first, let first else {
             throw DatasetError(path: path, line: nil, field: "label", message: "no targets; FUTE needs \"label\", \"probs\" or \"value\" on every line")
@@ -193,6 +222,9 @@ public struct TaskEmbedder: Sendable {
                 v.append(Float(x))
             }
             return .values(v)
+        case .choice:
+            throw DatasetError(path: path, line: nil, field: "label",
+                               message: "multiple-choice targets reached the surrogate unexpanded; expand them into (text, choice) pairs with TaskEmbedder.expandingChoices first")
         }
     }
 

@@ -29,7 +29,7 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The supervision of one example: a class name, a probability vector (soft label from a model),
-/// or a numeric value (regression).
+/// a numeric value (regression), or the correct choice of a multiple-choice example.
 public enum TaskTarget: Sendable, Equatable {
     /// A class, by name (`"label": "entailment"` or `"label": 1`).
     case label(String)
@@ -37,6 +37,9 @@ public enum TaskTarget: Sendable, Equatable {
     case probabilities([Float])
     /// A numeric target (`"value": 3.5`).
     case value(Double)
+    /// The correct choice of a multiple-choice example, as a 0-based index into that example's
+    /// `choices` (`"choices": ["a", "b"], "label": 1`).
+    case choice(Int)
 
     /// The kind, for checking that a file does not mix kinds.
     public var kindName: String {
@@ -44,32 +47,55 @@ public enum TaskTarget: Sendable, Equatable {
         case .label: return "label"
         case .probabilities: return "probs"
         case .value: return "value"
+        case .choice: return "choice"
         }
     }
 }
 
 /// One example: an input and (for labelled data) its target.
 public struct TaskExample: Sendable, Equatable {
-    /// The text or text pair.
+    /// The text or text pair; for a multiple-choice example, the shared text alone (see `inputs`).
     public var input: TextInput
     /// The target; nil in unsupervised data.
     public var target: TaskTarget?
     /// 1-based line in the source file.
     public var line: Int
+    /// The candidate answers of a multiple-choice example (at least 2, none empty); nil otherwise.
+    public var choices: [String]?
 
-    /// Creates an example.
-    public init(input: TextInput, target: TaskTarget?, line: Int) {
+    /// Creates an example; `choices` makes it a multiple-choice example (its target is then `.choice`).
+    public init(input: TextInput, target: TaskTarget?, line: Int, choices: [String]? = nil) {
         self.input = input
         self.target = target
         self.line = line
+        self.choices = choices
+    }
+
+    /// What the encoder sees: for a multiple-choice example one `(text, choice)` pair per choice,
+    /// encoded jointly as BERT does for SWAG; otherwise just `input`.
+    public var inputs: [TextInput] {
+        guard let choices else { return [input] }
+        return choices.map { TextInput(input.text, pair: $0) }
     }
 }
 
-/// A dataset or predictions file: JSON lines of
-/// `{"text": str, "text_pair"?: str, "label": str|int | "probs": [number] | "value": number}`.
+/// A dataset or predictions file: JSON lines of one of these shapes
+///
+/// | shape | line |
+/// |---|---|
+/// | classification | `{"text": str, "text_pair"?: str, "label": str\|int}` |
+/// | soft labels | `{"text": str, "text_pair"?: str, "probs": [number]}` |
+/// | regression | `{"text": str, "text_pair"?: str, "value": number}` |
+/// | multiple choice | `{"text": str, "choices": [str, str, …], "label": int}` (0-based index of the correct choice) |
+///
+/// Any target may be left out of unsupervised inputs, except a multiple-choice line's `label`.
+/// Unknown keys are refused so that a misspelt key is not silently dropped; the one extra key read
+/// (and ignored) is `"source"`, which `fute-db unsupervised` writes into U to name the corpus each
+/// input came from, so that U can be fed back to `--inputs` and `fute-db embed`.
 ///
 /// Reading validates every line and reports the first bad one as `file:line: field 'x': …`;
-/// a file must not mix target kinds, and all `probs` must have the same length.
+/// a file must not mix target kinds (nor multiple-choice and other lines), and all `probs` must
+/// have the same length.
 public struct TaskDataset: Sendable {
     /// The file read.
     public var path: String
@@ -85,7 +111,11 @@ public struct TaskDataset: Sendable {
     /// The file name without directory and extension (e.g. `sst2` for `data/sst2.jsonl`).
     public var name: String { ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
 
-    /// Reads a JSONL file. With `requireTargets`, every line needs exactly one of `label`, `probs`, `value`.
+    /// The keys a dataset line may have; anything else is refused (see the type's documentation).
+    static let allowedKeys: Set<String> = ["text", "text_pair", "label", "probs", "value", "choices", "source"]
+
+    /// Reads a JSONL file. With `requireTargets`, every line needs exactly one of `label`, `probs`, `value`;
+    /// a multiple-choice line (one with `choices`) always needs its `label`.
     public static func read(path: String, requireTargets: Bool) throws -> TaskDataset {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -95,6 +125,7 @@ public struct TaskDataset: Sendable {
         var lineNumber = 0
         var firstKind: (kind: String, line: Int)?
         var probsWidth: (count: Int, line: Int)?
+        var firstShape: (isMultipleChoice: Bool, line: Int)?
         for rawLine in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = rawLine.last == UInt8(ascii: "\r") ? rawLine.dropLast() : rawLine
@@ -105,6 +136,11 @@ public struct TaskDataset: Sendable {
             }
             guard case .object(let object) = parsed else {
                 throw DatasetError(path: path, line: lineNumber, message: "not a JSON object; each line must be {\"text\": …}")
+            }
+            // Before "text": a misspelt "txt" is better reported as unknown than "text" as missing.
+            if let unknown = object.keys.filter({ !allowedKeys.contains($0) }).sorted().first {
+                throw DatasetError(path: path, line: lineNumber, field: unknown,
+                                   message: "unknown key; a dataset line has \"text\", \"text_pair\", \"label\"|\"probs\"|\"value\", \"choices\"")
             }
             guard let textValue = object["text"] else {
                 throw DatasetError(path: path, line: lineNumber, field: "text", message: "missing; every line needs a \"text\" string")
@@ -119,7 +155,17 @@ public struct TaskDataset: Sendable {
                 }
                 pair = s
             }
-            let target = try parseTarget(object, path: path, line: lineNumber)
+            let choices = try parseChoices(object, path: path, line: lineNumber)
+            let isMultipleChoice = choices != nil
+            if let first = firstShape, first.isMultipleChoice != isMultipleChoice {
+                throw DatasetError(path: path, line: lineNumber, field: "choices",
+                                   message: first.isMultipleChoice
+                                       ? "missing; this file's line \(first.line) is multiple choice, and one file must be all multiple choice or none"
+                                       : "this file's line \(first.line) has no \"choices\", and one file must be all multiple choice or none")
+            }
+            if firstShape == nil { firstShape = (isMultipleChoice, lineNumber) }
+            let target = try choices.map { try parseChoiceLabel(object, choiceCount: $0.count, path: path, line: lineNumber) }
+                ?? parseTarget(object, path: path, line: lineNumber)
             if requireTargets && target == nil {
                 throw DatasetError(path: path, line: lineNumber, field: "label", message: "missing; a labelled line needs \"label\" (class), \"probs\" (soft label) or \"value\" (number)")
             }
@@ -137,7 +183,7 @@ public struct TaskDataset: Sendable {
                     if probsWidth == nil { probsWidth = (p.count, lineNumber) }
                 }
             }
-            examples.append(TaskExample(input: TextInput(text, pair: pair), target: target, line: lineNumber))
+            examples.append(TaskExample(input: TextInput(text, pair: pair), target: target, line: lineNumber, choices: choices))
         }
         if examples.isEmpty {
             throw DatasetError(path: path, line: nil, message: "empty file: no JSON lines; expected one {\"text\": …} object per line")
@@ -145,6 +191,7 @@ public struct TaskDataset: Sendable {
         return TaskDataset(path: path, examples: examples)
     }
 
+    /// A non-multiple-choice line's target: at most one of `label`, `probs`, `value`; nil when none.
     static func parseTarget(_ object: [String: LineValue], path: String, line: Int) throws -> TaskTarget? {
         let present = ["label", "probs", "value"].filter { object[$0] != nil && object[$0] != .null }
         if present.count > 1 {
@@ -179,6 +226,48 @@ public struct TaskDataset: Sendable {
         default:
             throw DatasetError(path: path, line: line, field: field, message: "must be a finite number")
         }
+    }
+
+    /// A multiple-choice line's `choices` (nil when the line has none): at least 2 non-empty strings,
+    /// and no `text_pair`, `probs` or `value` beside them.
+    static func parseChoices(_ object: [String: LineValue], path: String, line: Int) throws -> [String]? {
+        guard let value = object["choices"], value != .null else { return nil }
+        for other in ["text_pair", "probs", "value"] where object[other] != nil && object[other] != .null {
+            throw DatasetError(path: path, line: line, field: "choices",
+                               message: "cannot go with \"\(other)\": a multiple-choice line is {\"text\", \"choices\", \"label\": index}; drop \"\(other)\" or \"choices\"")
+        }
+        guard case .array(let array) = value else {
+            throw DatasetError(path: path, line: line, field: "choices", message: "must be an array of non-empty strings, e.g. [\"yes\", \"no\"]")
+        }
+        var choices: [String] = []
+        for (index, entry) in array.enumerated() {
+            guard case .string(let choice) = entry else {
+                throw DatasetError(path: path, line: line, field: "choices", message: "entry \(index) (0-based) is not a string; every choice must be a non-empty string")
+            }
+            guard !choice.isEmpty else {
+                throw DatasetError(path: path, line: line, field: "choices", message: "entry \(index) (0-based) is empty; every choice must be a non-empty string")
+            }
+            choices.append(choice)
+        }
+        guard choices.count >= 2 else {
+            throw DatasetError(path: path, line: line, field: "choices", message: "has \(choices.count) choice\(choices.count == 1 ? "" : "s"); a multiple-choice line needs at least 2")
+        }
+        return choices
+    }
+
+    /// A multiple-choice line's `label`: the 0-based index of the correct choice, required.
+    static func parseChoiceLabel(_ object: [String: LineValue], choiceCount: Int, path: String, line: Int) throws -> TaskTarget {
+        let range = "0...\(choiceCount - 1)"
+        guard let value = object["label"], value != .null else {
+            throw DatasetError(path: path, line: line, field: "label", message: "missing; a multiple-choice line needs \"label\": the 0-based index of the correct choice (\(range))")
+        }
+        guard case .number(let d) = value, d.isFinite, d == d.rounded() else {
+            throw DatasetError(path: path, line: line, field: "label", message: "must be an integer, the 0-based index of the correct choice (\(range)), not a class name or fraction")
+        }
+        guard d >= 0, d < Double(choiceCount) else {
+            throw DatasetError(path: path, line: line, field: "label", message: "\(abs(d) < 1e15 ? String(Int64(d)) : String(d)) is out of range; the line has \(choiceCount) choices, so the label must be in \(range)")
+        }
+        return .choice(Int(d))
     }
 
     /// At most `count` examples: all when the file is smaller, else a sample drawn with `seed`,
