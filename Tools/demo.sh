@@ -42,4 +42,16 @@ step query --space fute --name yelp -k 3
 step query models --space fute --task yelp
 step query --space fute --name topic-classifier --kind dataset -k 2
 step query transfer --space fute --target yelp -k 3
+
+# Part 3 — example-level transfer retrieval (the default transfer ranking when a space keeps its
+# datasets' examples): every example's sentence embedding goes into the HNSW-indexed space
+# 'transfer#examples'; a target's examples retrieve the sources whose examples look like them.
+echo >&2
+echo "== Example-level transfer retrieval: ingest --method examples, query transfer" >&2
+for task in sst2 yelp ag_news snli rte trec; do
+  step ingest --space transfer --encoder "$models" --dataset "Tools/samples/tasks/$task.jsonl" --name "$task" --method examples
+done
+step query transfer --space transfer --target yelp -k 3
+step query transfer --space transfer --target rte -k 3
+step stats
 step check

@@ -86,6 +86,12 @@ final class FuteDBGateway: StoreGateway {
         try database.read { try $0.taskSnapshot(space: name) }
     }
 
+    func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport {
+        try database.read { reader in
+            try reader.evaluateTransfer(space: space, truth: truth, k: k, metric: metric, neighbours: neighbours, gain: gain)
+        }
+    }
+
     func transferRanking(space: String, target: String, k: Int, sources: String?, metric: String, neighbours: Int) throws -> TransferRanking {
         try database.read { reader in
             try reader.transferSources(space: space, target: target, k: k, sources: sources.flatMap(SubjectKind.init(rawValue:)),

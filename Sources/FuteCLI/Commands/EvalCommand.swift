@@ -53,18 +53,16 @@ struct EvalCommand: FuteCommand {
         }
         let store = try Stores.open(database, mustExist: true)
         _ = try store.space(space)
-        var snapshot = try store.snapshot(space: space)
-        // With --truth, the blended ranking learns from the file's observations too (leave-one-target-out).
-        if let truthRecords { snapshot.observations = truthRecords }
-        let records = snapshot.observations
+        let records = try truthRecords ?? store.observations()
         guard records.contains(where: { $0.metric == metric }) else {
             throw CommandError("no observations with metric '\(metric)' \(truth.map { "in \($0)" } ?? "in the store"); store some with fute-db observe FILE.jsonl, or pick --metric")
         }
-        let report = TransferEvaluation.evaluate(snapshot: snapshot, truth: records, k: k, metric: metric, neighbours: neighbours, gain: gain)
+        // With --truth, the blended ranking learns from the file's observations too (leave-one-target-out).
+        let report = try store.evaluateTransfer(space: space, truth: truthRecords, k: k, metric: metric, neighbours: neighbours, gain: gain)
         if json {
             io.print(Self.json(report, k: k, gain: gain).rendered)
         } else {
-            io.print(Self.table(report, space: space, k: k, centered: snapshot.center != nil, gain: gain))
+            io.print(Self.table(report, space: space, k: k, gain: gain))
         }
     }
 
@@ -98,10 +96,11 @@ struct EvalCommand: FuteCommand {
         ])
     }
 
-    static func table(_ report: TransferEvaluationReport, space: String, k: Int, centered: Bool = false, gain: RelevanceGain = .score) -> String {
+    static func table(_ report: TransferEvaluationReport, space: String, k: Int, gain: RelevanceGain = .score) -> String {
         let summary = report.similarity
         let gainNote = gain == .score ? "" : ", \(gain.rawValue) gain"
-        var lines = ["space \(space) (\(centered ? "centered cosine" : "cosine") similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)\(gainNote)"]
+        let similarity = report.similarityKind.rawValue.replacingOccurrences(of: "-", with: " ")
+        var lines = ["space \(space) (\(similarity) similarity): \(summary.targets) targets evaluated, \(summary.skipped) skipped, k = \(k)\(gainNote)"]
         var table = TextTable(headers: ["ranking", "ndcg@\(k)", "regret@\(k)", "rho"], rightAligned: [1, 2, 3])
         table.rows = [
             ["similarity", Format.score(summary.ndcg), Format.score(summary.regret), Format.score(summary.rho)],

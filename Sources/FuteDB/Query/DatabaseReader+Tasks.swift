@@ -58,12 +58,21 @@ extension DatabaseReader {
     /// from it (leave-one-target-out), not from the stored observations. `gain` chooses NDCG's
     /// relevance: the observed score, or TaskWeb's rank relevance (`RelevanceGain`).
     public func evaluateTransfer(space: String, truth: [TransferObservation]? = nil, k: Int = 3, metric: String = "score",
-                                 neighbours: Int = TransferQueries.defaultNeighbours, gain: RelevanceGain = .score) throws -> TransferEvaluationReport {
+                                 neighbours: Int = TransferQueries.defaultNeighbours, gain: RelevanceGain = .score,
+                                 retrieval: ExampleRetrieval? = .standard) throws -> TransferEvaluationReport {
         var snapshot = try taskSnapshot(space: space)
         if let truth {
             snapshot.observations = truth.map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
         }
-        return TransferEvaluation.evaluate(snapshot: snapshot, truth: snapshot.observations, k: k, metric: metric, neighbours: neighbours, gain: gain)
+        var similarities: [String: [String: Double]] = [:]
+        if let retrieval {
+            let names = snapshot.entries.map(\.name)
+            for target in Set(snapshot.observations.filter { $0.metric == metric }.map(\.target)) where names.contains(target) {
+                similarities[target] = try retrieval.similarities(space: space, target: target, candidates: names, in: self)
+            }
+        }
+        return TransferEvaluation.evaluate(snapshot: snapshot, truth: snapshot.observations, k: k, metric: metric, neighbours: neighbours, gain: gain,
+                                           similarities: similarities)
     }
 
     /// Top-level scalar metadata rendered as text (strings as is, integral numbers without a

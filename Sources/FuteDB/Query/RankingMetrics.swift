@@ -59,17 +59,6 @@ public enum RankingMetrics {
         return relevanceInPredictedOrder.firstIndex(of: best).map { $0 + 1 }
     }
 
-    /// TaskWeb's relevance (Kim et al. 2023): with n candidates, a candidate's relevance is
-    /// n − its 0-based rank in the gold order (descending score; ties keep input order), so the
-    /// best source has relevance n and gain 2^n − 1 — NDCG on these gains mostly asks whether the
-    /// best sources come first, whatever the scale of the scores.
-    public static func rankRelevances(_ scores: [Double]) -> [Double] {
-        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
-        var relevance = [Double](repeating: 0, count: scores.count)
-        for (rank, index) in order.enumerated() { relevance[index] = Double(scores.count - rank) }
-        return relevance
-    }
-
     // MARK: - Expected values under a uniformly random ranking (the baseline)
 
     /// E[NDCG@k] over uniformly random orders: every position holds the mean gain in

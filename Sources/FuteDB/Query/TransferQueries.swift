@@ -162,6 +162,8 @@ public struct TransferEvaluationReport: Sendable {
     public var similarity: EvaluationSummary
     /// Ranking by the blended score, leave-one-target-out (the target's observations are hidden).
     public var blended: EvaluationSummary
+    /// How similarity was scored.
+    public var similarityKind: TransferSimilarity = .cosine
 }
 
 extension TransferEvaluation {
@@ -171,10 +173,11 @@ extension TransferEvaluation {
     /// space; targets without an embedding in the space are skipped (and counted). The blended
     /// ranking sees the snapshot's observations minus every observation of t (to blend from other
     /// observations than the stored ones, e.g. a truth file's, pass a snapshot whose `observations`
-    /// are those). `gain` chooses NDCG's relevance (`RelevanceGain`).
+    /// are those). `gain` chooses NDCG's relevance (`RelevanceGain`). `similarities[t]`, when
+    /// present, replaces the cosine similarities to target t (e.g. ``ExampleRetrieval``'s).
     public static func evaluate(snapshot: TaskSpaceSnapshot, truth: [TransferRecord], k: Int,
                                 metric: String = "score", neighbours: Int = TransferQueries.defaultNeighbours,
-                                gain: RelevanceGain = .score) -> TransferEvaluationReport {
+                                gain: RelevanceGain = .score, similarities: [String: [String: Double]] = [:]) -> TransferEvaluationReport {
         let entries = Dictionary(snapshot.entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var truthByTarget: [String: [String: Double]] = [:]
         for record in truth where record.metric == metric && record.source != record.target {
@@ -192,7 +195,8 @@ extension TransferEvaluation {
             let sources = scores.keys.sorted().compactMap { entries[$0] }
             var hidden = snapshot
             hidden.observations = snapshot.observations.filter { $0.target != target }
-            let rows = TransferQueries.score(target: targetEntry, candidates: sources, snapshot: hidden, metric: metric, neighbours: neighbours)
+            let rows = TransferQueries.score(target: targetEntry, candidates: sources, snapshot: hidden, metric: metric, neighbours: neighbours,
+                                             similarities: similarities[target])
             similarityCandidates[target] = rows.map { RankedCandidate(name: $0.source, similarity: $0.similarity, relevance: scores[$0.source] ?? 0) }
             blendedCandidates[target] = rows.map { RankedCandidate(name: $0.source, similarity: $0.blended, relevance: scores[$0.source] ?? 0) }
         }
@@ -200,6 +204,7 @@ extension TransferEvaluation {
         var blended = evaluate(blendedCandidates, k: k, gain: gain)
         similarity.perTarget = (similarity.perTarget + missing).sorted { $0.target < $1.target }
         blended.perTarget = (blended.perTarget + missing).sorted { $0.target < $1.target }
-        return TransferEvaluationReport(similarity: similarity, blended: blended)
+        let kind: TransferSimilarity = !similarities.isEmpty ? .exampleRetrieval : (snapshot.center != nil ? .centeredCosine : .cosine)
+        return TransferEvaluationReport(similarity: similarity, blended: blended, similarityKind: kind)
     }
 }

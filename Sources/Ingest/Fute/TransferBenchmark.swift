@@ -201,7 +201,10 @@ public struct TransferScores: Sendable, Equatable {
             let rankedSet = Set(ranked)
             let full = ranked + scores.keys.filter { !rankedSet.contains($0) && $0 != target }.sorted()
             let observed = full.map { scores[$0]! }
-            let relevance = RankingMetrics.rankRelevances(observed)
+            // Gold ties broken by name, as `fute-db eval --gain rank` does.
+            let byName = scores.keys.filter { $0 != target }.sorted()
+            let rankRelevance = Dictionary(uniqueKeysWithValues: zip(byName, RankingMetrics.rankRelevances(byName.map { scores[$0]! })))
+            let relevance = full.map { rankRelevance[$0]! }
             ndcg3 += RankingMetrics.ndcg(relevance, k: 3) ?? 0
             ndcg5 += RankingMetrics.ndcg(relevance, k: 5) ?? 0
             regret3 += RankingMetrics.regret(observed, k: 3) ?? 0
@@ -215,7 +218,7 @@ public struct TransferScores: Sendable, Equatable {
     public static func random(truth: [String: [String: Double]]) -> TransferScores {
         var s = TransferScores()
         for (target, scores) in truth {
-            let observed = scores.filter { $0.key != target }.map(\.value)
+            let observed = scores.filter { $0.key != target }.sorted { $0.key < $1.key }.map(\.value)
             let relevance = RankingMetrics.rankRelevances(observed)
             s.ndcg3 += RankingMetrics.expectedRandomNDCG(relevance, k: 3) ?? 0
             s.ndcg5 += RankingMetrics.expectedRandomNDCG(relevance, k: 5) ?? 0
