@@ -124,8 +124,39 @@ extension EncoderInputTests {
         XCTAssertTrue(lines[2].contains("centered cosine"), "\(lines)")
         let transfer = try fute.run(["query", "transfer", "--db", db, "--space", "f", "--target", "d0", "-k", "2"])
         XCTAssertEqual(transfer.status, 0, transfer.stderr)
-        XCTAssertTrue(transfer.stdout.contains("centered cosine for transfer"), transfer.stdout)
+        XCTAssertTrue(transfer.stdout.contains("order: centered-cosine similarity"), transfer.stdout)
         let models = try fute.run(["query", "models", "--db", db, "--space", "f", "--task", "d0"])
         XCTAssertTrue(models.stdout.contains("centered cosine for model selection"), models.stdout + models.stderr)
+    }
+}
+
+extension EncoderInputTests {
+    /// `ingest --method examples` keeps every example (each (text, choice) pair of a multiple-choice
+    /// line) in the space's example space; `query transfer` then ranks by example retrieval and says
+    /// so; deleting a dataset deletes its examples; a bad multiple-choice line stores nothing.
+    func testExampleSpacesThroughTheCommandLine() throws {
+        let plain = (0..<6).map { "{\"text\": \"a good film number \($0)\", \"label\": \"\($0 % 2)\"}" }
+        let pairs = (0..<6).map { "{\"text\": \"the film was good \($0)\", \"text_pair\": \"it was fine\", \"label\": \"\($0 % 2)\"}" }
+        let choices = (0..<5).map { "{\"text\": \"Which is a pet? \($0)\", \"choices\": [\"a dog\", \"a rock\", \"a cloud\"], \"label\": 0}" }
+        for (name, lines) in [("films", plain), ("pairs", pairs), ("pets", choices)] {
+            let path = try scratch.write("\(name).jsonl", lines.joined(separator: "\n") + "\n")
+            let result = try fute.run(["ingest", "--db", db, "--space", "x", "--dataset", path, "--name", name, "--encoder", encoder, "--method", "examples"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let stats = try fute.run(["stats", "--db", db, "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((object["subjects"] as? [String: Any])?["example"] as? Int, 6 + 6 + 5 * 3, "one example per line, one per choice")
+        let transfer = try fute.run(["query", "transfer", "--db", db, "--space", "x", "--target", "films", "-k", "2"])
+        XCTAssertEqual(transfer.status, 0, transfer.stderr)
+        XCTAssertTrue(transfer.stdout.contains("order: example-retrieval similarity"), transfer.stdout)
+        let bad = try scratch.write("bad.jsonl", choices[0] + "\n{\"text\": \"q\", \"choices\": [\"a\", \"b\"], \"label\": 2}\n")
+        try assertRejected(["ingest", "--db", db, "--space", "x", "--dataset", bad, "--name", "bad", "--encoder", encoder, "--method", "examples"],
+                           [bad + ":2", "label"], "a label out of range")
+        XCTAssertEqual(try fute.run(["stats", "--db", db, "--json"]).stdout, stats.stdout, "nothing stored")
+        XCTAssertEqual(try fute.run(["delete", "--db", db, "--subjects", "pets"]).status, 0)
+        let after = try fute.run(["stats", "--db", db, "--json"])
+        let afterObject = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((afterObject["subjects"] as? [String: Any])?["example"] as? Int, 12, "the deleted dataset's examples are gone")
+        XCTAssertEqual(try fute.run(["check", "--db", db]).status, 0)
     }
 }
