@@ -66,7 +66,7 @@ final class DatabaseWriterTests: XCTestCase {
             XCTAssertEqual(try db.subject(named: "a"), Subject(name: "a", kind: .model, metadata: ["v": 2]))
             XCTAssertEqual(try db.subjects().count, 1)
             XCTAssertEqual(try db.embedding(space: "s", subject: "a")?.vector, [1])
-            XCTAssertEqual(try db.stats().subjects, [.dataset: 0, .model: 1])
+            XCTAssertEqual(try db.stats().subjects, [.dataset: 0, .model: 1, .example: 0])
         }
     }
 
@@ -202,7 +202,7 @@ final class DatabaseWriterTests: XCTestCase {
         XCTAssertEqual(stats.spaces[0].embeddings, 0)
         XCTAssertEqual(stats.spaces[1].indexed, 3, "every embedding is indexed")
         XCTAssertEqual(stats.spaces[0].indexed, 0)
-        XCTAssertEqual(stats.subjects, [.dataset: 2, .model: 1])
+        XCTAssertEqual(stats.subjects, [.dataset: 2, .model: 1, .example: 0])
         XCTAssertEqual(stats.observations, 1)
         XCTAssertGreaterThan(stats.fileSize, 0)
         XCTAssertGreaterThan(stats.usedBytes, 0)
