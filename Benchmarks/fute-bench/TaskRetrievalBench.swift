@@ -114,9 +114,9 @@ struct RetrievalTally {
     mutating func add(vectors: [String: [Float]], families: [String: String], withPartner: [String],
                       sample: UInt64, seed: UInt64) throws -> String {
         let names = vectors.keys.sorted()
-        let snapshot = TaskSpaceSnapshot(space: "bench", metric: "cosine", dimension: vectors[names[0]]!.count,
-                                         entries: names.map { TaskEntry(name: $0, kind: "dataset", vector: vectors[$0]!) },
-                                         centering: centering)
+        let snapshot = TaskSpaceSnapshot(space: "bench", metric: .cosine, comparison: centering ? .centeredCosine : .metric,
+                                         dimension: vectors[names[0]]!.count,
+                                         entries: names.map { TaskEntry(name: $0, kind: .dataset, vector: vectors[$0]!) })
         var ranks: [String: Int] = [:], nearest: [String: String] = [:]
         for name in names {
             let order = try TaskQueries.nearest(in: snapshot, toSubject: name, k: names.count).map(\.name)

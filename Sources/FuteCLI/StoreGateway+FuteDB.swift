@@ -19,8 +19,8 @@ final class FuteDBGateway: StoreGateway {
     func spaces() throws -> [SpaceInfo] {
         try database.read { reader in
             try reader.spaces().map { space in
-                SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric.rawValue, count: try reader.count(in: space.name),
-                          comparison: space.provenance.extra["comparison"])
+                SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric, count: try reader.count(in: space.name),
+                          comparison: space.comparison)
             }.sorted { $0.name < $1.name }
         }
     }
@@ -33,18 +33,15 @@ final class FuteDBGateway: StoreGateway {
         let stats = try database.read { try $0.stats() }
         return StoreStats(
             path: database.path, fileSize: stats.fileSize,
-            spaces: stats.spaces.map { SpaceInfo(name: $0.name, dimension: $0.dimension, metric: $0.metric.rawValue, count: $0.embeddings) }
+            spaces: stats.spaces.map { SpaceInfo(name: $0.name, dimension: $0.dimension, metric: $0.metric, count: $0.embeddings) }
                 .sorted { $0.name < $1.name },
             datasets: stats.subjects[.dataset] ?? 0, models: stats.subjects[.model] ?? 0, examples: stats.subjects[.example] ?? 0,
             observations: stats.observations)
     }
 
-    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String?, batchSize: Int,
+    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: SubjectKind?, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws {
         guard let dimension = records.first?.vector.count else { return }
-        guard let metric = Metric(rawValue: creation.metric) else {
-            throw CommandError("unknown metric '\(creation.metric)'; use cosine, l2 or ip")
-        }
         for (batch, start) in stride(from: 0, to: records.count, by: batchSize).enumerated() {
             let range = start..<min(records.count, start + batchSize)
             try database.write { writer in
@@ -52,12 +49,12 @@ final class FuteDBGateway: StoreGateway {
                     var index = IndexParameters()
                     if let m = creation.m { index.m = m }
                     if let ef = creation.efConstruction { index.efConstruction = ef }
-                    try writer.createSpace(Space(name: space, dimension: dimension, metric: metric, index: index))
+                    try writer.createSpace(Space(name: space, dimension: dimension, metric: creation.metric, index: index))
                 }
                 for record in records[range] {
                     let existing = try writer.subject(named: record.name)
                     // Kind: the record's, else --kind, else the subject's current kind, else dataset.
-                    let kind = (record.kind ?? defaultKind).flatMap(SubjectKind.init(rawValue:)) ?? existing?.kind ?? .dataset
+                    let kind = record.kind.flatMap(SubjectKind.init(rawValue:)) ?? defaultKind ?? existing?.kind ?? .dataset
                     let metadata = record.meta.map(JSONConversion.value(object:)) ?? existing?.metadata ?? .emptyObject
                     if existing?.kind != kind || existing?.metadata != metadata {
                         try writer.upsertSubject(Subject(name: record.name, kind: kind, metadata: metadata))
@@ -69,17 +66,26 @@ final class FuteDBGateway: StoreGateway {
         }
     }
 
-    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch] {
+    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: SubjectKind?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch] {
         try database.read { reader in
-            try reader.nearest(space: space.name, vector: vector, k: k, kind: kind.flatMap(SubjectKind.init(rawValue:)),
-                               exact: exact, ef: ef, excluding: excluding)
-        }.map { TaskMatch(name: $0.name, kind: $0.kind.rawValue, score: $0.score, metadata: [:]) }
+            try reader.nearest(space: space.name, vector: vector, k: k, kind: kind, exact: exact, ef: ef, excluding: excluding)
+        }.map { TaskMatch(name: $0.name, kind: $0.kind, score: $0.score, metadata: [:]) }
     }
 
-    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: String?) throws -> [[TaskMatch]] {
+    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: SubjectKind?) throws -> [[TaskMatch]] {
         try database.read { reader in
-            try reader.nearest(space: space.name, vectors: vectors, k: k, kind: kind.flatMap(SubjectKind.init(rawValue:)))
-        }.map { list in list.map { TaskMatch(name: $0.name, kind: $0.kind.rawValue, score: $0.score) } }
+            try reader.nearest(space: space.name, vectors: vectors, k: k, kind: kind)
+        }.map { list in list.map { TaskMatch(name: $0.name, kind: $0.kind, score: $0.score) } }
+    }
+
+    func vector(space: String, subject: String) throws -> [Float] {
+        try database.read { reader in
+            if let embedding = try reader.embedding(space: space, subject: subject) { return embedding.vector }
+            let others = try reader.spaces(of: subject)
+            let hint = others.isEmpty ? "nor in any other space; check the name, or ingest it first"
+                : "but has one in space\(others.count == 1 ? "" : "s") \(others.map { "\"\($0)\"" }.joined(separator: ", ")); vectors of different spaces are never compared — query with --space \(others[0]), or embed \"\(subject)\" in \"\(space)\""
+            throw CommandError("subject \"\(subject)\" has no embedding in space \"\(space)\" \(hint)")
+        }
     }
 
     func snapshot(space name: String) throws -> TaskSpaceSnapshot {

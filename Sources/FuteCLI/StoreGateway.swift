@@ -6,17 +6,15 @@ import Ingest
 struct SpaceInfo: Sendable, Equatable {
     var name: String
     var dimension: Int
-    var metric: String
+    var metric: Metric
     var count: Int
-    /// The provenance's `comparison` (`centered-cosine` for FUTE task spaces; nil: the metric as is).
-    var comparison: String? = nil
-    /// Whether the query layer compares this space's tasks by centered cosine.
-    var isCentered: Bool { comparison == TaskSpaceSnapshot.centeredComparison }
+    /// How the library compares the space's tasks (centered cosine for FUTE task spaces).
+    var comparison: Comparison = .metric
 }
 
 /// How to create a space on first ingest.
 struct SpaceCreation: Sendable {
-    var metric: String
+    var metric: Metric
     var m: Int?
     var efConstruction: Int?
 }
@@ -41,11 +39,13 @@ protocol StoreGateway {
     /// Writes `records` into `space` in batches of `batchSize`, one write transaction each;
     /// `committed` is called after each batch's transaction has committed, with the batch's index
     /// and its record range.
-    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: String?, batchSize: Int,
+    func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: SubjectKind?, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
-    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: String?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
+    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: SubjectKind?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
     /// Exact top-k for many query vectors at once (one BLAS matrix product).
-    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: String?) throws -> [[TaskMatch]]
+    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: SubjectKind?) throws -> [[TaskMatch]]
+    /// The stored vector of `subject` in `space` (errors name the spaces that do hold it).
+    func vector(space: String, subject: String) throws -> [Float]
     func snapshot(space: String) throws -> TaskSpaceSnapshot
     /// `eval`: the library's evaluation of the similarity and blended rankings against `truth` (default: the stored observations).
     func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport

@@ -17,12 +17,20 @@ extension DatabaseReader {
     ///   - excluding: leave out this subject (typically the query's own subject).
     /// - Returns: results with ``SearchResult/score``: cosine similarity or dot product (descending),
     ///   or squared L2 distance (ascending). Ties keep the order subjects were created in.
+    ///
+    /// A space compared by ``Comparison/centeredCosine`` (FUTE task spaces) is searched exactly by
+    /// centered cosine, as the query layer compares it (``TaskQueries``; ties by name): its center
+    /// moves with every dataset, so no index can hold centered vectors, and task spaces are small.
     public func nearest(space: String, vector: [Float], k: Int, kind: SubjectKind? = nil, exact: Bool = false,
                         ef: Int? = nil, excluding: String? = nil) throws -> [SearchResult] {
         let stored = try requireSpace(space)
         try Validation.vector(vector, dimension: stored.space.dimension, space: space)
         try Validation.k(k)
         try Validation.ef(ef)
+        if stored.space.comparison == .centeredCosine {
+            return try TaskQueries.nearest(in: taskSnapshot(space: space), to: vector, k: k, kind: kind, excluding: excluding)
+                .map { SearchResult(name: $0.name, kind: $0.kind, score: $0.score) }
+        }
         let excludedID = try excluding.flatMap { try subjectID(named: $0) }
         let (isIncluded, allowedCount) = try inclusionTest(kind: kind, excluding: excludedID)
 
@@ -102,6 +110,13 @@ extension DatabaseReader {
         }
         try Validation.k(k)
         guard !vectors.isEmpty else { return [] }
+        if stored.space.comparison == .centeredCosine {
+            let snapshot = try taskSnapshot(space: space)
+            return try vectors.map { vector in
+                try TaskQueries.nearest(in: snapshot, to: vector, k: k, kind: kind, excluding: excluding)
+                    .map { SearchResult(name: $0.name, kind: $0.kind, score: $0.score) }
+            }
+        }
         let excludedID = try excluding.flatMap { try subjectID(named: $0) }
         let rows = try loadRows(of: stored, isIncluded: try inclusionTest(kind: kind, excluding: excludedID).test)
         let queries = vectors.flatMap { $0 }

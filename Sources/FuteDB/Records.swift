@@ -9,6 +9,17 @@ public typealias Metric = Kernels.Metric
 /// The knobs of a space's HNSW index: `m` (links per node), `efConstruction`, `efSearch`.
 public typealias IndexParameters = Index.HNSWParameters
 
+/// How the query layer compares the task vectors of a space (``Space/comparison``).
+public enum Comparison: String, Codable, Sendable, Hashable, CaseIterable {
+    /// The space's ``Metric`` as is.
+    case metric
+    /// Centered cosine: each vector is scaled to unit length and the mean unit vector of the
+    /// space's datasets is subtracted before the cosine. It removes what every task of the space
+    /// shares (a "hub" direction that makes some tasks near to all others), as CSLS does for word
+    /// vectors. FUTE's attention-delta spaces are compared this way.
+    case centeredCosine = "centered-cosine"
+}
+
 /// How the vectors of a space were made. Vectors are comparable only when every field matches:
 /// the same surrogate (encoder + checksum), the same method and the same seed.
 public struct Provenance: Codable, Sendable, Hashable {
@@ -20,28 +31,55 @@ public struct Provenance: Codable, Sendable, Hashable {
     public var encoderChecksum: String?
     /// The seed of the surrogate's trainable part.
     public var seed: UInt64?
-    /// Anything else worth recording (free-form).
+    /// How the query layer compares the space's tasks (decided by the method that made them).
+    public var comparison: Comparison
+    /// Anything else worth recording (free-form). The key `comparison` is reserved: it is where
+    /// ``comparison`` is stored, so that stores written before the field existed read the same.
     public var extra: [String: String]
 
     /// Creates a provenance; every field is optional.
     public init(method: String? = nil, encoder: String? = nil, encoderChecksum: String? = nil,
-                seed: UInt64? = nil, extra: [String: String] = [:]) {
+                seed: UInt64? = nil, comparison: Comparison = .metric, extra: [String: String] = [:]) {
         self.method = method
         self.encoder = encoder
         self.encoderChecksum = encoderChecksum
         self.seed = seed
+        self.comparison = comparison
         self.extra = extra
     }
 
-    /// Decodes, taking defaults for absent fields.
+    /// Decodes, taking defaults for absent fields; `extra["comparison"]` becomes ``comparison``.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         method = try c.decodeIfPresent(String.self, forKey: .method)
         encoder = try c.decodeIfPresent(String.self, forKey: .encoder)
         encoderChecksum = try c.decodeIfPresent(String.self, forKey: .encoderChecksum)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
-        extra = try c.decodeIfPresent([String: String].self, forKey: .extra) ?? [:]
+        var extra = try c.decodeIfPresent([String: String].self, forKey: .extra) ?? [:]
+        comparison = .metric
+        if let raw = extra.removeValue(forKey: Self.comparisonKey) {
+            guard let comparison = Comparison(rawValue: raw) else {
+                throw DecodingError.dataCorruptedError(forKey: .extra, in: c, debugDescription: "unknown comparison \"\(raw)\"; known: \(Comparison.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            self.comparison = comparison
+        }
+        self.extra = extra
     }
+
+    /// Encodes in the stored layout: ``comparison`` (when not ``Comparison/metric``) as `extra["comparison"]`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(method, forKey: .method)
+        try c.encodeIfPresent(self.encoder, forKey: .encoder)
+        try c.encodeIfPresent(encoderChecksum, forKey: .encoderChecksum)
+        try c.encodeIfPresent(seed, forKey: .seed)
+        var stored = extra
+        if comparison != .metric { stored[Self.comparisonKey] = comparison.rawValue }
+        try c.encode(stored, forKey: .extra)
+    }
+
+    /// The `extra` key that holds ``comparison`` in the stored layout.
+    static let comparisonKey = "comparison"
 
     private enum CodingKeys: String, CodingKey { case method, encoder, encoderChecksum, seed, extra }
 }
@@ -60,6 +98,8 @@ public struct Space: Codable, Sendable, Hashable {
     public var provenance: Provenance
     /// The HNSW index parameters.
     public var index: IndexParameters
+    /// How the query layer compares this space's tasks (its provenance's ``Provenance/comparison``).
+    public var comparison: Comparison { provenance.comparison }
 
     /// Creates a space definition.
     public init(name: String, dimension: Int, metric: Metric = .cosine, provenance: Provenance = .init(),

@@ -43,6 +43,9 @@ enum Validation {
         do { try space.index.validate() } catch {
             throw FuteError(.invalidArgument, "the index parameters of space \"\(space.name)\" are invalid: \(error)", field: "index")
         }
+        if space.provenance.extra[Provenance.comparisonKey] != nil {
+            throw FuteError(.invalidArgument, "the provenance of space \"\(space.name)\" sets extra[\"\(Provenance.comparisonKey)\"]; that key is reserved: set Provenance.comparison instead", field: "provenance.extra")
+        }
     }
 
     static func subject(_ subject: Subject) throws {

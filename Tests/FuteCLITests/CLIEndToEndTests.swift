@@ -44,7 +44,7 @@ final class CLIEndToEndTests: XCTestCase {
             (["query", "--db", db, "--space", "s", "--name", "a", "--vector", "[1]"], "give only one of --name, --vector, --vectors"),
             (["query", "--db", db, "--space", "s", "--vector", "[1, \"x\"]"], "--vector must be a JSON array of finite numbers"),
             (["query", "--db", db, "--space", "s", "--name", "a", "--exact", "--ef", "10"], "--ef tunes the HNSW search"),
-            (["query", "--db", db, "--space", "s", "--name", "a", "--where", "family"], "--where: filter 'family' must look like key=value"),
+            (["query", "--db", db, "--space", "s", "--name", "a", "--where", "family"], "--where: filter \"family\" must look like key=value"),
             (["query", "transfer", "--db", db, "--space", "s"], "--target is required"),
             (["query", "transfer", "--db", db, "--space", "s", "--target", "t", "--sources", "cats"], "--sources must be one of dataset, model, all"),
             (["eval", "--db", db, "--space", "s", "-k", "zero"], "--k expects a whole number, got 'zero'"),
@@ -236,7 +236,7 @@ final class CLIEndToEndTests: XCTestCase {
                           ["query", "models", "--space", "a", "--task", "b0"]] {
             let result = try fute.run(arguments + ["--db", db])
             XCTAssertEqual(result.status, 1, "\(arguments)")
-            XCTAssertTrue(result.stderr.contains("space 'a'") && result.stderr.contains("space 'b'"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("space \"a\"") && result.stderr.contains("space \"b\""), result.stderr)
         }
     }
 

@@ -72,10 +72,10 @@ final class QueryDatabaseTests: XCTestCase {
         try database.read { reader in
             XCTAssertThrowsError(try reader.nearestTasks(space: "tasks", to: "elsewhere", k: 3)) { error in
                 let message = "\(error)"
-                XCTAssertTrue(message.contains("space 'tasks'") && message.contains("space 'other'"), message)
+                XCTAssertTrue(message.contains("space \"tasks\"") && message.contains("space \"other\""), message)
             }
             XCTAssertThrowsError(try reader.transferSources(space: "other", target: "target", k: 3)) { error in
-                XCTAssertTrue("\(error)".contains("space 'other'") && "\(error)".contains("space 'tasks'"), "\(error)")
+                XCTAssertTrue("\(error)".contains("space \"other\"") && "\(error)".contains("space \"tasks\""), "\(error)")
             }
             assertFuteError(.notFound, field: "space", try reader.taskSnapshot(space: "nope"))
         }

@@ -28,7 +28,7 @@ final class QueryTransferBenefitTests: XCTestCase {
             for j in 0..<perFamily {
                 let name = "f\(f)-\(j)"
                 family[name] = f
-                entries.append(TaskEntry(name: name, kind: "dataset", vector: centres[f].map { Float($0 + 0.9 * random.normal()) }))
+                entries.append(TaskEntry(name: name, kind: .dataset, vector: centres[f].map { Float($0 + 0.9 * random.normal()) }))
             }
         }
         let names = entries.map(\.name)
@@ -42,7 +42,7 @@ final class QueryTransferBenefitTests: XCTestCase {
                 observations.append(TransferRecord(source: source, target: target, score: score))
             }
         }
-        return TaskSpaceSnapshot(space: "synthetic", metric: "cosine", dimension: dimension, entries: entries, observations: observations)
+        return TaskSpaceSnapshot(space: "synthetic", metric: .cosine, dimension: dimension, entries: entries, observations: observations)
     }
 
     func measure(qualityWeight: Double) -> (similarity: Double, blended: Double, random: Double) {

@@ -40,9 +40,9 @@ final class TaskRetrievalTests: XCTestCase {
     /// The query layer's view of `vectors` as datasets of one space, compared the way a space of
     /// `method` compares them (FUTE: centered cosine; TextEmb: cosine).
     static func snapshot(_ vectors: [String: [Float]], method: TaskEmbeddingMethod) -> TaskSpaceSnapshot {
-        let entries = vectors.keys.sorted().map { TaskEntry(name: $0, kind: "dataset", vector: vectors[$0]!) }
-        let centering = method == .fute && SurrogateSettings().recordedFields["comparison"] == TaskSpaceSnapshot.centeredComparison
-        return TaskSpaceSnapshot(space: "test", metric: "cosine", dimension: entries[0].vector.count, entries: entries, centering: centering)
+        let entries = vectors.keys.sorted().map { TaskEntry(name: $0, kind: .dataset, vector: vectors[$0]!) }
+        let comparison = method == .fute ? SurrogateSettings().comparison : .metric
+        return TaskSpaceSnapshot(space: "test", metric: .cosine, comparison: comparison, dimension: entries[0].vector.count, entries: entries)
     }
 
     /// The other datasets, nearest first, as `fute-db query` ranks them.

@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 import Ingest
 
 /// Another input mode for `fute-db ingest`, contributed by another module (e.g. the encoder's
@@ -49,8 +50,8 @@ struct IngestCommand: FuteCommand {
 
     let database: String
     let space: String
-    let metric: String?
-    let kind: String?
+    let metric: Metric?
+    let kind: SubjectKind?
     let batchSize: Int
     let names: String?
     let m: Int?
@@ -70,8 +71,8 @@ struct IngestCommand: FuteCommand {
             throw UsageError("--space is required: the space to store the vectors in, e.g. --space tasks")
         }
         self.space = space
-        metric = try arguments.choice("metric", ["cosine", "l2", "ip"], default: nil)
-        kind = try arguments.choice("kind", ["dataset", "model"], default: nil)
+        metric = try arguments.choice("metric", Metric.allCases.map(\.rawValue), default: nil).flatMap(Metric.init(rawValue:))
+        kind = try arguments.choice("kind", ["dataset", "model"], default: nil).flatMap(SubjectKind.init(rawValue:))
         batchSize = try arguments.integer("batch-size", default: 1000)
         m = arguments.has("m") ? try arguments.integer("m", default: 16, minimum: 2) : nil
         efConstruction = arguments.has("ef-construction") ? try arguments.integer("ef-construction", default: 200) : nil
@@ -119,13 +120,13 @@ struct IngestCommand: FuteCommand {
                                   "vectors have dimension \(dimension.value) but space '\(space)' has dimension \(existing.dimension); use another --space")
             }
             if let metric, metric != existing.metric {
-                throw CommandError("space '\(space)' already exists with metric \(existing.metric); --metric \(metric) only applies when creating a space (drop it, or use another --space)")
+                throw CommandError("space '\(space)' already exists with metric \(existing.metric.rawValue); --metric \(metric.rawValue) only applies when creating a space (drop it, or use another --space)")
             }
         }
         // 2. Write in batches.
         let showProgress = io.stderrIsTerminal && all.count > batchSize
         let log = try progressLog.map(ProgressLog.init(path:))
-        try store.ingest(space: space, creation: SpaceCreation(metric: metric ?? "cosine", m: m, efConstruction: efConstruction),
+        try store.ingest(space: space, creation: SpaceCreation(metric: metric ?? .cosine, m: m, efConstruction: efConstruction),
                          records: all, defaultKind: kind, batchSize: batchSize) { batch, range in
             try log?.append("batch \(batch) records \(range.lowerBound)-\(range.upperBound - 1) committed \(range.upperBound)")
             if showProgress { io.progress("\rfute-db: ingested \(range.upperBound)/\(all.count)") }

@@ -36,7 +36,7 @@ struct ModelsCommand: FuteCommand {
         let matches = try TaskQueries.models(in: snapshot, forTask: task, k: k, filters: filters)
         if json {
             io.print(OutputJSON.array(matches.map { match in
-                .object([("name", .string(match.name)), ("kind", .string(match.kind)), ("score", .number(match.score)),
+                .object([("name", .string(match.name)), ("kind", .string(match.kind.rawValue)), ("score", .number(match.score)),
                          ("meta", .object(match.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))])
             }).rendered)
             return

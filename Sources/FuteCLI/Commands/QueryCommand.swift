@@ -39,7 +39,7 @@ struct QueryCommand: FuteCommand {
     let space: String
     let source: Source
     let k: Int
-    let kind: String?
+    let kind: SubjectKind?
     let filters: [MetadataFilter]
     let exact: Bool
     let ef: Int?
@@ -65,7 +65,7 @@ struct QueryCommand: FuteCommand {
             source = .file(arguments.value("vectors") ?? "")
         }
         k = try arguments.integer("k", default: 10)
-        kind = try arguments.choice("kind", ["dataset", "model"], default: nil)
+        kind = try arguments.choice("kind", ["dataset", "model"], default: nil).flatMap(SubjectKind.init(rawValue:))
         filters = try Self.filters(arguments)
         exact = arguments.flag("exact")
         ef = arguments.has("ef") ? try arguments.integer("ef", default: 64) : nil
@@ -81,7 +81,7 @@ struct QueryCommand: FuteCommand {
     static func filters(_ arguments: ParsedArguments) throws -> [MetadataFilter] {
         do {
             return try arguments.all("where").map { try MetadataFilter(parsing: $0) }
-        } catch let error as QueryError {
+        } catch let error as FuteError {
             throw UsageError("--where: \(error.message)")
         }
     }
@@ -92,8 +92,7 @@ struct QueryCommand: FuteCommand {
         var queries: [(label: String, vector: [Float], excluding: String?)] = []
         switch source {
         case .name(let name):
-            let snapshot = try store.snapshot(space: space)
-            queries = [("'\(name)'", try snapshot.entry(name).vector, name)]
+            queries = [("'\(name)'", try store.vector(space: space, subject: name), name)]
         case .vector(let vector):
             queries = [("the given vector", vector, nil)]
         case .file(let path):
@@ -102,8 +101,9 @@ struct QueryCommand: FuteCommand {
         for query in queries where query.vector.count != info.dimension {
             throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space)' has dimension \(info.dimension); vectors from different spaces are never compared")
         }
-        // Filters, and spaces compared by centered cosine, are answered from the query layer's snapshot.
-        let snapshot = filters.isEmpty && !info.isCentered ? nil : try store.snapshot(space: space)
+        // Filters are answered from the query layer's snapshot (the library's nearest already compares
+        // centered spaces as the query layer does).
+        let snapshot = filters.isEmpty ? nil : try store.snapshot(space: space)
         // Many exact queries without filters: one BLAS matrix product instead of one scan each.
         let batched = (exact && snapshot == nil && queries.count > 1)
             ? try store.nearestBatch(space: info, vectors: queries.map(\.vector), k: k, kind: kind) : nil
@@ -117,14 +117,15 @@ struct QueryCommand: FuteCommand {
                 matches = try store.nearest(space: info, vector: query.vector, k: k, kind: kind, exact: exact, ef: ef, excluding: query.excluding)
             }
             if json {
-                io.print(OutputJSON.array(matches.map { .object([("name", .string($0.name)), ("kind", .string($0.kind)), ("score", .number($0.score))]) }).rendered)
+                io.print(OutputJSON.array(matches.map { .object([("name", .string($0.name)), ("kind", .string($0.kind.rawValue)), ("score", .number($0.score))]) }).rendered)
             } else {
-                let scoreName = info.metric == "l2" ? "distance²" : (info.metric == "ip" ? "dot" : "cosine")
-                let comparison = snapshot?.center == nil ? "metric \(info.metric)" : "centered cosine"
+                let centered = info.comparison == .centeredCosine
+                let scoreName = centered ? "cosine" : (info.metric == .l2 ? "distance²" : (info.metric == .ip ? "dot" : "cosine"))
+                let comparison = centered ? "centered cosine" : "metric \(info.metric.rawValue)"
                 io.print("space \(space) (\(comparison), dimension \(info.dimension)): \(matches.count) nearest to \(query.label)")
                 var table = TextTable(headers: ["rank", "name", "kind", scoreName], rightAligned: [0, 3])
                 for (index, match) in matches.enumerated() {
-                    table.rows.append([String(index + 1), match.name, match.kind, Format.score(match.score)])
+                    table.rows.append([String(index + 1), match.name, match.kind.rawValue, Format.score(match.score)])
                 }
                 io.print(table.rendered)
                 if queries.count > 1 { io.print("") }

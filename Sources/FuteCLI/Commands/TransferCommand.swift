@@ -50,7 +50,7 @@ struct TransferCommand: FuteCommand {
         let rows = ranking.rows
         if json {
             io.print(OutputJSON.array(rows.map { row in
-                .object([("source", .string(row.source)), ("kind", .string(row.kind)), ("similarity", .number(row.similarity)),
+                .object([("source", .string(row.source)), ("kind", .string(row.kind.rawValue)), ("similarity", .number(row.similarity)),
                          ("predicted", .number(row.predicted)), ("observed", .number(row.observed)), ("evidence", .int(row.evidence)),
                          ("blended", .number(row.blended)), ("method", .string(ranking.method))])
             }).rendered)
@@ -61,7 +61,7 @@ struct TransferCommand: FuteCommand {
         var table = TextTable(headers: ["rank", "source", "kind", "similarity", "predicted", "observed", "evidence", "blended"],
                               rightAligned: [0, 3, 4, 5, 6, 7])
         for (index, row) in rows.enumerated() {
-            table.rows.append([String(index + 1), row.source, row.kind, Format.score(row.similarity), Format.score(row.predicted),
+            table.rows.append([String(index + 1), row.source, row.kind.rawValue, Format.score(row.similarity), Format.score(row.predicted),
                                Format.score(row.observed), String(row.evidence), Format.score(row.blended)])
         }
         io.print(table.rendered)

@@ -16,13 +16,12 @@ extension DatabaseReader {
         for subject in try self.subjects() { subjects[subject.name] = subject }
         let entries = try embeddings(in: name).compactMap { embedding -> TaskEntry? in
             guard let subject = subjects[embedding.subject] else { return nil }
-            return TaskEntry(name: subject.name, kind: subject.kind.rawValue, metadata: Self.metadataText(subject.metadata), vector: embedding.vector)
+            return TaskEntry(name: subject.name, kind: subject.kind, metadata: Self.metadataText(subject.metadata), vector: embedding.vector)
         }
-        let observations = try observations().map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
+        let observations = try self.observations()
         let store = self.store
-        return TaskSpaceSnapshot(space: name, metric: space.metric.rawValue, dimension: space.dimension, entries: entries,
-                                 observations: observations,
-                                 centering: space.provenance.extra["comparison"] == TaskSpaceSnapshot.centeredComparison,
+        return TaskSpaceSnapshot(space: name, metric: space.metric, comparison: space.comparison, dimension: space.dimension,
+                                 entries: entries, observations: observations,
                                  otherSpacesOf: { subject in ((try? store.read { try $0.spaces(of: subject) }) ?? []).filter { $0 != name } })
     }
 
@@ -30,7 +29,7 @@ extension DatabaseReader {
     /// metadata (`filters` all must match), leaving `subject` out.
     public func nearestTasks(space: String, to subject: String, k: Int, kind: SubjectKind? = nil,
                              filters: [MetadataFilter] = []) throws -> [TaskMatch] {
-        try TaskQueries.nearest(in: taskSnapshot(space: space), toSubject: subject, k: k, kind: kind?.rawValue, filters: filters)
+        try TaskQueries.nearest(in: taskSnapshot(space: space), toSubject: subject, k: k, kind: kind, filters: filters)
     }
 
     /// Candidate sources for `target`, best first by the blended score (see ``TransferQueries``).
@@ -41,10 +40,10 @@ extension DatabaseReader {
                                 neighbours: Int = TransferQueries.defaultNeighbours,
                                 retrieval: ExampleRetrieval? = .standard) throws -> TransferRanking {
         let snapshot = try taskSnapshot(space: space)
-        _ = try snapshot.entry(target)
+        _ = try snapshot.entry(target, field: "target")
         let similarities = try retrieval?.similarities(space: space, target: target,
                                                        candidates: snapshot.entries.map(\.name), in: self)
-        return try TransferQueries.rank(in: snapshot, target: target, k: k, sources: sources?.rawValue,
+        return try TransferQueries.rank(in: snapshot, target: target, k: k, sources: sources,
                                         metric: metric, neighbours: neighbours, similarities: similarities)
     }
 
@@ -61,9 +60,7 @@ extension DatabaseReader {
                                  neighbours: Int = TransferQueries.defaultNeighbours, gain: RelevanceGain = .score,
                                  retrieval: ExampleRetrieval? = .standard) throws -> TransferEvaluationReport {
         var snapshot = try taskSnapshot(space: space)
-        if let truth {
-            snapshot.observations = truth.map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
-        }
+        if let truth { snapshot = snapshot.observing(truth) }
         var similarities: [String: [String: Double]] = [:]
         if let retrieval {
             let names = snapshot.entries.map(\.name)

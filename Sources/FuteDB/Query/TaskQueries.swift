@@ -4,15 +4,15 @@ import Foundation
 public struct TaskEntry: Sendable, Equatable {
     /// Subject name.
     public var name: String
-    /// `"dataset"` or `"model"`.
-    public var kind: String
+    /// What the subject is.
+    public var kind: SubjectKind
     /// Top-level scalar metadata rendered as text (`"sentiment"`, `"0.5"`, `"true"`), for filters and display.
     public var metadata: [String: String]
     /// The embedding.
     public var vector: [Float]
 
     /// Creates an entry.
-    public init(name: String, kind: String, metadata: [String: String] = [:], vector: [Float]) {
+    public init(name: String, kind: SubjectKind, metadata: [String: String] = [:], vector: [Float]) {
         self.name = name
         self.kind = kind
         self.metadata = metadata
@@ -22,54 +22,61 @@ public struct TaskEntry: Sendable, Equatable {
 
 /// Everything the query layer reads about one space, loaded once per query (task libraries are
 /// small: hundreds to thousands of subjects, so exact scoring in Double is cheap and exact).
+/// Immutable: ``observing(_:)`` makes a copy with other observations.
 public struct TaskSpaceSnapshot: Sendable {
     /// Space name.
-    public var space: String
-    /// The space's metric name (`cosine`, `l2`, `ip`), used by `nearest`.
-    public var metric: String
+    public let space: String
+    /// The space's metric, used by `nearest`.
+    public let metric: Metric
+    /// How the space's tasks are compared (``Space/comparison``).
+    public let comparison: Comparison
     /// Vector dimension.
-    public var dimension: Int
+    public let dimension: Int
     /// Every embedded subject, in any order.
-    public var entries: [TaskEntry]
+    public let entries: [TaskEntry]
     /// Observed transfer results (all metrics; filtered by `metric` where used).
-    public var observations: [TransferRecord]
+    public let observations: [TransferRecord]
     /// For subjects that are not in this space: the other spaces that hold them (for the
     /// "refuses to mix spaces" error).
-    public var otherSpacesOf: @Sendable (String) -> [String]
+    public let otherSpacesOf: @Sendable (String) -> [String]
 
-    /// When set, scores are cosines of unit vectors minus this center (see ``centeredComparison``);
-    /// `nil`: the space's metric as is.
-    public var center: [Float]?
+    /// The mean unit vector of the space's datasets when they are compared by centered cosine
+    /// (``Comparison/centeredCosine``, a cosine space, at least ``minimumDatasetsForCentering``
+    /// datasets); `nil`: the space's metric as is.
+    public let center: [Float]?
 
-    /// The `comparison` a space's provenance records (in `extra`) to have its tasks compared by
-    /// centered cosine: each vector is scaled to unit length and the mean unit vector of the space's
-    /// datasets is subtracted before the cosine. It removes what every task of the space shares
-    /// (a "hub" direction that makes some tasks near to all others), as CSLS does for word vectors.
-    public static let centeredComparison = "centered-cosine"
     /// Fewer datasets than this leave the comparison plain cosine (a center of one or two tasks
     /// would cancel them).
     public static let minimumDatasetsForCentering = 3
 
-    /// Creates a snapshot. With `centering`, a cosine space that holds at least
-    /// ``minimumDatasetsForCentering`` datasets gets `center` = the mean of its datasets' unit vectors.
-    public init(space: String, metric: String, dimension: Int, entries: [TaskEntry], observations: [TransferRecord] = [],
-                centering: Bool = false, otherSpacesOf: @escaping @Sendable (String) -> [String] = { _ in [] }) {
+    /// Creates a snapshot; `center` follows from `comparison` and the entries.
+    public init(space: String, metric: Metric, comparison: Comparison = .metric, dimension: Int, entries: [TaskEntry],
+                observations: [TransferRecord] = [], otherSpacesOf: @escaping @Sendable (String) -> [String] = { _ in [] }) {
         self.space = space
         self.metric = metric
+        self.comparison = comparison
         self.dimension = dimension
         self.entries = entries
         self.observations = observations
         self.otherSpacesOf = otherSpacesOf
-        let datasets = entries.filter { $0.kind == "dataset" && $0.vector.count == dimension }
-        if centering && metric == "cosine" && datasets.count >= Self.minimumDatasetsForCentering {
-            var sum = [Double](repeating: 0, count: dimension)
-            for entry in datasets {
-                let norm = TaskScoring.norm(entry.vector)
-                guard norm > 0 else { continue }
-                for i in 0..<dimension { sum[i] += Double(entry.vector[i]) / norm }
-            }
-            center = sum.map { Float($0 / Double(datasets.count)) }
+        let datasets = entries.filter { $0.kind == .dataset && $0.vector.count == dimension }
+        guard comparison == .centeredCosine && metric == .cosine && datasets.count >= Self.minimumDatasetsForCentering else {
+            center = nil
+            return
         }
+        var sum = [Double](repeating: 0, count: dimension)
+        for entry in datasets {
+            let norm = TaskScoring.norm(entry.vector)
+            guard norm > 0 else { continue }
+            for i in 0..<dimension { sum[i] += Double(entry.vector[i]) / norm }
+        }
+        center = sum.map { Float($0 / Double(datasets.count)) }
+    }
+
+    /// This snapshot with `observations` in place of its own (e.g. a truth file's).
+    public func observing(_ observations: [TransferRecord]) -> TaskSpaceSnapshot {
+        TaskSpaceSnapshot(space: space, metric: metric, comparison: comparison, dimension: dimension, entries: entries,
+                          observations: observations, otherSpacesOf: otherSpacesOf)
     }
 
     /// `vector` as this space compares it: unit length minus `center`, or unchanged without a center.
@@ -83,50 +90,36 @@ public struct TaskSpaceSnapshot: Sendable {
     /// Scores entries against `vector` as this space compares (see ``TaskMatch/score``): the space's
     /// metric, or centered cosine when the snapshot has a center. `vector` is prepared once.
     public func scorer(for vector: [Float]) -> (TaskEntry) -> Double {
-        guard center != nil else { return { TaskScoring.score(metric, vector, $0.vector) } }
+        guard center != nil else { return { [metric] in TaskScoring.score(metric, vector, $0.vector) } }
         let cosine = cosine(to: vector)
         return { cosine($0.vector) }
     }
 
-    /// Cosine similarity to `vector` whatever the space's metric (transfer weighting), centered when
-    /// the snapshot has a center. `vector` is prepared once.
+    /// Cosine similarity to `vector` whatever the space's metric (transfer weighting, model
+    /// selection), centered when the snapshot has a center. `vector` is prepared once.
     public func cosine(to vector: [Float]) -> ([Float]) -> Double {
         guard center != nil else { return { TaskScoring.cosine(vector, $0) } }
         let query = comparable(vector)
         return { TaskScoring.cosine(query, comparable($0)) }
     }
 
-    /// The entry named `name`, or an error that names the space (and the space that does hold it).
-    public func entry(_ name: String) throws(QueryError) -> TaskEntry {
+    /// The entry named `name`.
+    /// - Throws: ``FuteError/Code-swift.enum/notFound`` naming the space (and the spaces that do
+    ///   hold the subject: vectors of different spaces are never compared).
+    public func entry(_ name: String, field: String = "subject") throws(FuteError) -> TaskEntry {
         if let entry = entries.first(where: { $0.name == name }) { return entry }
         let others = otherSpacesOf(name)
-        if let other = others.first {
-            throw QueryError(.otherSpace,
-                             "'\(name)' has no embedding in space '\(space)' but has one in space '\(other)'; vectors from different spaces are never compared — query with --space \(other), or embed '\(name)' in '\(space)'")
+        if !others.isEmpty {
+            throw FuteError(.notFound,
+                            "subject \"\(name)\" has no embedding in space \"\(space)\" but has one in space\(others.count == 1 ? "" : "s") \(others.map { "\"\($0)\"" }.joined(separator: ", ")); vectors of different spaces are never compared — query one of those, or embed \"\(name)\" in \"\(space)\"",
+                            field: field)
         }
-        throw QueryError(.unknownSubject, "subject '\(name)' has no embedding in space '\(space)' nor in any other space; check the name, or ingest it first (fute-db ingest)")
+        throw FuteError(.notFound, "subject \"\(name)\" has no embedding in space \"\(space)\" nor in any other space; check the name, or ingest it first", field: field)
     }
 }
 
 /// An observed transfer result, as the query layer uses it: the stored record itself.
 public typealias TransferRecord = TransferObservation
-
-/// A query-layer failure: what happened and what to do.
-public struct QueryError: Error, CustomStringConvertible, Equatable {
-    /// Categories callers may branch on.
-    public enum Code: Sendable, Equatable { case unknownSubject, otherSpace, dimensionMismatch, noObservations, badFilter }
-    /// The category.
-    public var code: Code
-    /// The message.
-    public var message: String
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-    /// The message.
-    public var description: String { message }
-}
 
 /// A metadata filter `key=value`: the subject's top-level metadata `key`, rendered as text, equals `value`.
 public struct MetadataFilter: Sendable, Equatable {
@@ -136,9 +129,10 @@ public struct MetadataFilter: Sendable, Equatable {
     public var value: String
 
     /// Parses `key=value`.
-    public init(parsing text: String) throws(QueryError) {
+    /// - Throws: ``FuteError/Code-swift.enum/invalidArgument`` (field `filter`) without a key.
+    public init(parsing text: String) throws(FuteError) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-            throw QueryError(.badFilter, "filter '\(text)' must look like key=value, e.g. --where family=sentiment")
+            throw FuteError(.invalidArgument, "filter \"\(text)\" must look like key=value, e.g. family=sentiment", field: "filter")
         }
         key = String(text[..<equals])
         value = String(text[text.index(after: equals)...])
@@ -158,8 +152,8 @@ public struct MetadataFilter: Sendable, Equatable {
 public struct TaskMatch: Sendable, Equatable {
     /// Subject name.
     public var name: String
-    /// `dataset` or `model`.
-    public var kind: String
+    /// What the subject is.
+    public var kind: SubjectKind
     /// Similarity for cosine/ip (higher is nearer; centered cosine in spaces compared that way),
     /// squared L2 for l2 (lower is nearer).
     public var score: Double
@@ -167,7 +161,7 @@ public struct TaskMatch: Sendable, Equatable {
     public var metadata: [String: String]
 
     /// Creates a match.
-    public init(name: String, kind: String, score: Double, metadata: [String: String] = [:]) {
+    public init(name: String, kind: SubjectKind, score: Double, metadata: [String: String] = [:]) {
         self.name = name
         self.kind = kind
         self.score = score
@@ -198,38 +192,60 @@ public enum TaskScoring {
     }
 
     /// The user-facing score of `metric`: cosine similarity, dot product, or squared L2.
-    public static func score(_ metric: String, _ a: [Float], _ b: [Float]) -> Double {
+    public static func score(_ metric: Metric, _ a: [Float], _ b: [Float]) -> Double {
         var total = 0.0
         switch metric {
-        case "l2":
+        case .l2:
             for i in 0..<min(a.count, b.count) {
                 let difference = Double(a[i]) - Double(b[i])
                 total += difference * difference
             }
             return total
-        case "ip":
+        case .ip:
             for i in 0..<min(a.count, b.count) { total += Double(a[i]) * Double(b[i]) }
             return total
-        default:
+        case .cosine:
             return cosine(a, b)
         }
     }
 
     /// Whether higher scores are nearer under `metric`.
-    public static func higherIsNearer(_ metric: String) -> Bool { metric != "l2" }
+    public static func higherIsNearer(_ metric: Metric) -> Bool { metric != .l2 }
 }
 
 /// Nearest tasks and model selection over a snapshot.
 public enum TaskQueries {
-    /// Subjects nearest to `vector` by the space's metric, filtered by kind and metadata, leaving
-    /// `excluding` out. Ties are broken by name. Throws when the vector's dimension is wrong.
-    public static func nearest(in snapshot: TaskSpaceSnapshot, to vector: [Float], k: Int, kind: String? = nil,
-                               filters: [MetadataFilter] = [], excluding: String? = nil) throws(QueryError) -> [TaskMatch] {
+    /// Subjects nearest to `vector` as the space compares (``TaskSpaceSnapshot/scorer(for:)``),
+    /// filtered by kind and metadata, leaving `excluding` out. Ties are broken by name.
+    /// - Throws: ``FuteError/Code-swift.enum/dimensionMismatch`` when the vector's dimension is wrong.
+    public static func nearest(in snapshot: TaskSpaceSnapshot, to vector: [Float], k: Int, kind: SubjectKind? = nil,
+                               filters: [MetadataFilter] = [], excluding: String? = nil) throws(FuteError) -> [TaskMatch] {
         guard vector.count == snapshot.dimension else {
-            throw QueryError(.dimensionMismatch, "query vector has \(vector.count) numbers but space '\(snapshot.space)' has dimension \(snapshot.dimension)")
+            throw FuteError(.dimensionMismatch, "the query vector has \(vector.count) numbers but space \"\(snapshot.space)\" has dimension \(snapshot.dimension)", field: "vector")
         }
-        let higher = TaskScoring.higherIsNearer(snapshot.metric)
         let score = snapshot.scorer(for: vector)
+        return ranked(snapshot, k: k, kind: kind, filters: filters, excluding: excluding,
+                      higherIsNearer: snapshot.center != nil || TaskScoring.higherIsNearer(snapshot.metric), score: score)
+    }
+
+    /// Subjects nearest to the stored subject `name` (which is left out of the results).
+    public static func nearest(in snapshot: TaskSpaceSnapshot, toSubject name: String, k: Int, kind: SubjectKind? = nil,
+                               filters: [MetadataFilter] = []) throws(FuteError) -> [TaskMatch] {
+        let entry = try snapshot.entry(name)
+        return try nearest(in: snapshot, to: entry.vector, k: k, kind: kind, filters: filters, excluding: name)
+    }
+
+    /// Model (and model+prompt) subjects ranked by cosine similarity to the dataset `task` (centered
+    /// when the space is compared that way), whatever the space's metric.
+    public static func models(in snapshot: TaskSpaceSnapshot, forTask task: String, k: Int,
+                              filters: [MetadataFilter] = []) throws(FuteError) -> [TaskMatch] {
+        let entry = try snapshot.entry(task, field: "task")
+        let cosine = snapshot.cosine(to: entry.vector)
+        return ranked(snapshot, k: k, kind: .model, filters: filters, excluding: task, higherIsNearer: true) { cosine($0.vector) }
+    }
+
+    private static func ranked(_ snapshot: TaskSpaceSnapshot, k: Int, kind: SubjectKind?, filters: [MetadataFilter], excluding: String?,
+                               higherIsNearer higher: Bool, score: (TaskEntry) -> Double) -> [TaskMatch] {
         var matches: [TaskMatch] = []
         for entry in snapshot.entries {
             if entry.name == excluding { continue }
@@ -242,22 +258,5 @@ public enum TaskQueries {
             return a.name < b.name
         }
         return Array(matches.prefix(k))
-    }
-
-    /// Subjects nearest to the stored subject `name` (which is left out of the results).
-    public static func nearest(in snapshot: TaskSpaceSnapshot, toSubject name: String, k: Int, kind: String? = nil,
-                               filters: [MetadataFilter] = []) throws(QueryError) -> [TaskMatch] {
-        let entry = try snapshot.entry(name)
-        return try nearest(in: snapshot, to: entry.vector, k: k, kind: kind, filters: filters, excluding: name)
-    }
-
-    /// Model (and model+prompt) subjects ranked by cosine similarity to the dataset `task` (centered
-    /// when the space is compared that way).
-    public static func models(in snapshot: TaskSpaceSnapshot, forTask task: String, k: Int,
-                              filters: [MetadataFilter] = []) throws(QueryError) -> [TaskMatch] {
-        let entry = try snapshot.entry(task)
-        var cosineSnapshot = snapshot
-        cosineSnapshot.metric = "cosine"
-        return try nearest(in: cosineSnapshot, to: entry.vector, k: k, kind: "model", filters: filters, excluding: task)
     }
 }

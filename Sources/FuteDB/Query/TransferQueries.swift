@@ -4,11 +4,11 @@ import Foundation
 public struct TransferRow: Sendable, Equatable {
     /// Source subject.
     public var source: String
-    /// `dataset` or `model`.
-    public var kind: String
+    /// What the source is.
+    public var kind: SubjectKind
     /// Similarity of the source to the target: example-level retrieval (``ExampleRetrieval``) when
     /// the space keeps examples, else the cosine of the embeddings (the Vu et al. / FUTE ranking;
-    /// centered in spaces compared that way, see ``TaskSpaceSnapshot/centeredComparison``).
+    /// centered in spaces compared that way, see ``Comparison/centeredCosine``).
     public var similarity: Double
     /// Predicted relative transfer score from the target's neighbours' observed transfers
     /// (the mean of their per-target z-scores; `nil` without evidence).
@@ -27,7 +27,7 @@ public enum TransferSimilarity: String, Sendable, Equatable {
     case exampleRetrieval = "example-retrieval"
     /// Cosine of the task vectors.
     case cosine
-    /// Centered cosine of the task vectors (``TaskSpaceSnapshot/centeredComparison``).
+    /// Centered cosine of the task vectors (``Comparison/centeredCosine``).
     case centeredCosine = "centered-cosine"
 }
 
@@ -72,13 +72,14 @@ public enum TransferQueries {
 
     /// Ranks candidate sources for `target` by blended score (ties: similarity, then name).
     /// - Parameters:
-    ///   - sources: `"dataset"`, `"model"`, or `nil` for all kinds.
+    ///   - sources: only candidates of this kind; `nil` for all kinds.
     ///   - metric: which observation metric to use (default `"score"`).
     ///   - similarities: name → similarity to the target (e.g. ``ExampleRetrieval``); `nil`: cosine of the vectors.
-    public static func rank(in snapshot: TaskSpaceSnapshot, target: String, k: Int, sources: String? = nil,
+    /// - Throws: ``FuteError/Code-swift.enum/notFound`` (field `target`) when the target has no embedding in the space.
+    public static func rank(in snapshot: TaskSpaceSnapshot, target: String, k: Int, sources: SubjectKind? = nil,
                             metric: String = "score", neighbours: Int = defaultNeighbours,
-                            similarities: [String: Double]? = nil) throws(QueryError) -> TransferRanking {
-        let targetEntry = try snapshot.entry(target)
+                            similarities: [String: Double]? = nil) throws(FuteError) -> TransferRanking {
+        let targetEntry = try snapshot.entry(target, field: "target")
         let candidates = snapshot.entries.filter { $0.name != target && (sources == nil || $0.kind == sources) }
         var ranking = scored(target: targetEntry, candidates: candidates, snapshot: snapshot, metric: metric, neighbours: neighbours,
                              similarities: similarities)
@@ -193,8 +194,7 @@ extension TransferEvaluation {
                 continue
             }
             let sources = scores.keys.sorted().compactMap { entries[$0] }
-            var hidden = snapshot
-            hidden.observations = snapshot.observations.filter { $0.target != target }
+            let hidden = snapshot.observing(snapshot.observations.filter { $0.target != target })
             let rows = TransferQueries.score(target: targetEntry, candidates: sources, snapshot: hidden, metric: metric, neighbours: neighbours,
                                              similarities: similarities[target])
             similarityCandidates[target] = rows.map { RankedCandidate(name: $0.source, similarity: $0.similarity, relevance: scores[$0.source] ?? 0) }

@@ -49,22 +49,22 @@ public struct SurrogateSettings: Sendable, Equatable, Codable {
 }
 
 extension SurrogateSettings {
-    /// The settings a space records (besides the seed): the trained part, the training settings that
-    /// apply to it, and for the last-layer attention part `comparison: centered-cosine` (how the query
-    /// layer compares its tasks). A space made with the first method (no `trainable` field) is refused,
-    /// naming both.
+    /// The settings a space records (besides the seed and ``comparison``): the trained part and the
+    /// training settings that apply to it. A space made with the first method (no `trainable`
+    /// field) is refused, naming both.
     public var recordedFields: [String: String] {
         var f = ["trainable": part.rawValue, "epochs": String(epochs), "learningRate": String(learningRate), "batchSize": String(batchSize)]
         if part == .bottleneck {
             f["rank"] = String(rank)
             f["activation"] = activation.rawValue
-        } else {
-            // Tuned attention deltas of different tasks share a direction (single-sentence tasks
-            // most): the query layer compares them after removing the space's mean dataset.
-            f["comparison"] = TaskSpaceSnapshot.centeredComparison
         }
         return f
     }
+
+    /// How the query layer compares the tasks this surrogate embeds. Tuned attention deltas of
+    /// different tasks share a direction (single-sentence tasks most): they are compared after
+    /// removing the space's mean dataset (``Comparison/centeredCosine``).
+    public var comparison: Comparison { part == .bottleneck ? .metric : .centeredCosine }
 }
 
 /// What the surrogate is trained to predict, one row per example.

@@ -29,25 +29,6 @@ public struct EmbeddingProvenance: Sendable, Equatable, Codable {
         self.method = method
         self.surrogate = surrogate
     }
-
-    /// Flat string form, suitable for a space's provenance map.
-    public var fields: [String: String] {
-        var f = ["encoder": encoder, "encoderChecksum": encoderChecksum, "method": method.rawValue]
-        if method == .fute {
-            f["seed"] = String(surrogate.seed)
-            for (key, value) in surrogate.recordedFields { f[key] = value }
-        }
-        return f
-    }
-
-    /// The names of fields that differ from `other`, each as `name: mine vs theirs`; empty when compatible.
-    public func mismatches(with other: [String: String]) -> [String] {
-        let mine = fields
-        return Set(mine.keys).union(other.keys).sorted().compactMap { key in
-            let a = mine[key] ?? "(none)", b = other[key] ?? "(none)"
-            return a == b ? nil : "\(key): \(a) vs \(b)"
-        }
-    }
 }
 
 /// Whether a vector describes a dataset or a model.

@@ -9,7 +9,7 @@ extension EmbeddingProvenance {
             return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum)
         }
         return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum, seed: surrogate.seed,
-                          extra: surrogate.recordedFields)
+                          comparison: surrogate.comparison, extra: surrogate.recordedFields)
     }
 }
 
@@ -49,6 +49,7 @@ public enum TaskEmbeddingStore {
         parts.append("encoder \(p.encoder ?? "(none)") (sha256 \(p.encoderChecksum ?? "(none)"))")
         parts.append("method \(p.method ?? "(none)")")
         if let seed = p.seed { parts.append("seed \(seed)") }
+        if p.comparison != .metric { parts.append("comparison \(p.comparison.rawValue)") }
         for key in p.extra.keys.sorted() { parts.append("\(key) \(p.extra[key] ?? "")") }
         return parts.joined(separator: ", ")
     }
