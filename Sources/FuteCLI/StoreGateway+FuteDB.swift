@@ -92,6 +92,10 @@ final class FuteDBGateway: StoreGateway {
         try database.read { try $0.taskSnapshot(space: name) }
     }
 
+    func taskMap(space name: String) throws -> TaskMap {
+        try database.read { try $0.taskMap(space: name) }
+    }
+
     func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport {
         try database.read { reader in
             try reader.evaluateTransfer(space: space, truth: truth, k: k, metric: metric, neighbours: neighbours, gain: gain)

@@ -47,6 +47,8 @@ protocol StoreGateway {
     /// The stored vector of `subject` in `space` (errors name the spaces that do hold it).
     func vector(space: String, subject: String) throws -> [Float]
     func snapshot(space: String) throws -> TaskSpaceSnapshot
+    /// `map`: the library's 2-D projection of `space` (examples left out of task spaces), from one snapshot.
+    func taskMap(space: String) throws -> TaskMap
     /// `eval`: the library's evaluation of the similarity and blended rankings against `truth` (default: the stored observations).
     func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport
     /// `query transfer`: the library's ranking of sources for `target`, in one read transaction.
