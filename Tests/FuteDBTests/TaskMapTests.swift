@@ -70,9 +70,9 @@ final class TaskMapTests: XCTestCase {
     func testCosineMapReproducesChordDistances() throws {
         let angles: [Double] = [0, 0.4, 1.1, 2.0, 3.5]
         let entries = angles.enumerated().map { index, angle in
-            TaskEntry(name: "t\(index)", kind: "dataset", vector: [Float(cos(angle)), Float(sin(angle)), 0].map { $0 * Float(index + 1) })
+            TaskEntry(name: "t\(index)", kind: .dataset, vector: [Float(cos(angle)), Float(sin(angle)), 0].map { $0 * Float(index + 1) })
         }
-        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: "cosine", dimension: 3, entries: entries))
+        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: .cosine, dimension: 3, entries: entries))
         XCTAssertEqual(map.distance, .cosine)
         XCTAssertEqual(map.points.map(\.name), ["t0", "t1", "t2", "t3", "t4"])
         let got = distances(map.points.map { (x: $0.x, y: $0.y) })
@@ -87,11 +87,11 @@ final class TaskMapTests: XCTestCase {
     /// Centered-cosine spaces are mapped by the query layer's centered cosine, not the raw one.
     func testCenteredSpaceIsMappedByCenteredCosine() throws {
         let entries = [
-            TaskEntry(name: "a", kind: "dataset", vector: [1, 0, 0, 3]),
-            TaskEntry(name: "b", kind: "dataset", vector: [0, 1, 0, 3]),
-            TaskEntry(name: "c", kind: "dataset", vector: [0, 0, 1, 3]),
+            TaskEntry(name: "a", kind: .dataset, vector: [1, 0, 0, 3]),
+            TaskEntry(name: "b", kind: .dataset, vector: [0, 1, 0, 3]),
+            TaskEntry(name: "c", kind: .dataset, vector: [0, 0, 1, 3]),
         ]
-        let snapshot = TaskSpaceSnapshot(space: "fute", metric: "cosine", dimension: 4, entries: entries, centering: true)
+        let snapshot = TaskSpaceSnapshot(space: "fute", metric: .cosine, comparison: .centeredCosine, dimension: 4, entries: entries)
         XCTAssertNotNil(snapshot.center)
         let map = try TaskMap(snapshot: snapshot)
         XCTAssertEqual(map.distance, .centeredCosine)
@@ -107,8 +107,8 @@ final class TaskMapTests: XCTestCase {
 
     func testL2MapReproducesEuclideanDistances() throws {
         let vectors: [[Float]] = [[0, 0, 1], [3, 0, 1], [3, 4, 1], [0, 4, 1]]
-        let entries = vectors.enumerated().map { TaskEntry(name: "p\($0.offset)", kind: "dataset", vector: $0.element) }
-        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: "l2", dimension: 3, entries: entries))
+        let entries = vectors.enumerated().map { TaskEntry(name: "p\($0.offset)", kind: .dataset, vector: $0.element) }
+        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: .l2, dimension: 3, entries: entries))
         XCTAssertEqual(map.distance, .l2)
         let got = distances(map.points.map { (x: $0.x, y: $0.y) })
         XCTAssertEqual(got[0][2], 5, accuracy: 1e-4)
@@ -117,15 +117,15 @@ final class TaskMapTests: XCTestCase {
     }
 
     func testExamplesAreLeftOutOfATaskSpaceButAnExampleSpaceIsMapped() throws {
-        let task = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: "cosine", dimension: 2, entries: [
-            TaskEntry(name: "d", kind: "dataset", vector: [1, 0]),
-            TaskEntry(name: "m", kind: "model", vector: [0, 1]),
-            TaskEntry(name: "d#0", kind: "example", vector: [1, 1]),
+        let task = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: .cosine, dimension: 2, entries: [
+            TaskEntry(name: "d", kind: .dataset, vector: [1, 0]),
+            TaskEntry(name: "m", kind: .model, vector: [0, 1]),
+            TaskEntry(name: "d#0", kind: .example, vector: [1, 1]),
         ]))
         XCTAssertEqual(task.points.map(\.name), ["d", "m"])
-        let examples = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s#examples", metric: "cosine", dimension: 2, entries: [
-            TaskEntry(name: "d#0", kind: "example", metadata: ["of": "d"], vector: [1, 0]),
-            TaskEntry(name: "d#1", kind: "example", metadata: ["of": "d"], vector: [0, 1]),
+        let examples = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s#examples", metric: .cosine, dimension: 2, entries: [
+            TaskEntry(name: "d#0", kind: .example, metadata: ["of": "d"], vector: [1, 0]),
+            TaskEntry(name: "d#1", kind: .example, metadata: ["of": "d"], vector: [0, 1]),
         ]))
         XCTAssertEqual(examples.points.map(\.name), ["d#0", "d#1"])
         let svg = try SVGDocument(data: Data(TaskMapSVG(colorBy: "of").render(examples).utf8))
@@ -134,8 +134,8 @@ final class TaskMapTests: XCTestCase {
     }
 
     func testMoreThanTheLimitIsRefusedNamingIt() {
-        let entries = (0...TaskMap.maximumSubjects).map { TaskEntry(name: "t\($0)", kind: "dataset", vector: [Float($0)]) }
-        let snapshot = TaskSpaceSnapshot(space: "big", metric: "l2", dimension: 1, entries: entries)
+        let entries = (0...TaskMap.maximumSubjects).map { TaskEntry(name: "t\($0)", kind: .dataset, vector: [Float($0)]) }
+        let snapshot = TaskSpaceSnapshot(space: "big", metric: .l2, dimension: 1, entries: entries)
         assertFuteError(.invalidArgument, field: "space", try TaskMap(snapshot: snapshot))
         XCTAssertThrowsError(try TaskMap(snapshot: snapshot)) { error in
             XCTAssertTrue("\(error)".contains("at most 5000"), "\(error)")
@@ -148,13 +148,13 @@ final class TaskMapTests: XCTestCase {
     func testSVGIsWellFormedWithOneTitledMarkPerSubject() throws {
         let names = ["a<b>&\"c'", "plain", "tab\u{1}ctl", "model & co", "no-family"]
         let entries = [
-            TaskEntry(name: names[0], kind: "dataset", metadata: ["family": "x<y"], vector: [1, 0, 0]),
-            TaskEntry(name: names[1], kind: "dataset", metadata: ["family": "x<y"], vector: [0.9, 0.1, 0]),
-            TaskEntry(name: names[2], kind: "dataset", metadata: ["family": "z"], vector: [0, 1, 0]),
-            TaskEntry(name: names[3], kind: "model", metadata: ["family": "z"], vector: [0, 0.9, 0.2]),
-            TaskEntry(name: names[4], kind: "dataset", vector: [0, 0, 1]),
+            TaskEntry(name: names[0], kind: .dataset, metadata: ["family": "x<y"], vector: [1, 0, 0]),
+            TaskEntry(name: names[1], kind: .dataset, metadata: ["family": "x<y"], vector: [0.9, 0.1, 0]),
+            TaskEntry(name: names[2], kind: .dataset, metadata: ["family": "z"], vector: [0, 1, 0]),
+            TaskEntry(name: names[3], kind: .model, metadata: ["family": "z"], vector: [0, 0.9, 0.2]),
+            TaskEntry(name: names[4], kind: .dataset, vector: [0, 0, 1]),
         ]
-        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s&t", metric: "cosine", dimension: 3, entries: entries))
+        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s&t", metric: .cosine, dimension: 3, entries: entries))
         let text = TaskMapSVG().render(map)
         let svg = try SVGDocument(data: Data(text.utf8))
         XCTAssertEqual(svg.root, "svg")
@@ -173,8 +173,8 @@ final class TaskMapTests: XCTestCase {
 
     func testLabelsOnlyWhenFewMarks() throws {
         func map(_ count: Int) throws -> SVGDocument {
-            let entries = (0..<count).map { TaskEntry(name: "t\($0)", kind: "dataset", vector: [Float(cos(Double($0))), Float(sin(Double($0)))]) }
-            let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: "cosine", dimension: 2, entries: entries))
+            let entries = (0..<count).map { TaskEntry(name: "t\($0)", kind: .dataset, vector: [Float(cos(Double($0))), Float(sin(Double($0)))]) }
+            let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: .cosine, dimension: 2, entries: entries))
             return try SVGDocument(data: Data(TaskMapSVG().render(map).utf8))
         }
         XCTAssertTrue(try map(40).texts.contains("t39"))
@@ -191,10 +191,10 @@ final class TaskMapTests: XCTestCase {
             for index in 0..<25 {
                 var vector = (0..<16).map { _ in generator.next() * 0.15 }
                 vector[axis] += 1
-                entries.append(TaskEntry(name: "\(family)-\(index)", kind: index < 3 ? "model" : "dataset", metadata: ["family": family], vector: vector))
+                entries.append(TaskEntry(name: "\(family)-\(index)", kind: index < 3 ? .model : .dataset, metadata: ["family": family], vector: vector))
             }
         }
-        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: "cosine", dimension: 16, entries: entries))
+        let map = try TaskMap(snapshot: TaskSpaceSnapshot(space: "s", metric: .cosine, dimension: 16, entries: entries))
         let svg = try SVGDocument(data: Data(TaskMapSVG().render(map).utf8))
         XCTAssertEqual(svg.marks.count, 50)
         func box(_ family: String) -> (minX: Double, maxX: Double, minY: Double, maxY: Double) {
@@ -212,7 +212,7 @@ final class TaskMapTests: XCTestCase {
         let db = try FuteDatabase(path: makeStorePath(self))
         try db.write { db in
             try db.ensureSpace(Space(name: "fute", dimension: 3, metric: .cosine,
-                                     provenance: Provenance(method: "fute", encoder: "e", extra: ["comparison": TaskSpaceSnapshot.centeredComparison])))
+                                     provenance: Provenance(method: "fute", encoder: "e", comparison: .centeredCosine)))
             for (name, vector) in [("a", [1, 0, 0.5]), ("b", [0, 1, 0.5]), ("c", [0.5, 0.5, 1])] as [(String, [Float])] {
                 try db.upsertSubject(Subject(name: name, kind: .dataset, metadata: ["family": "f"]))
                 try db.putEmbedding(space: "fute", subject: name, vector: vector)

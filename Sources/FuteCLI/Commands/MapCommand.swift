@@ -54,7 +54,7 @@ struct MapCommand: FuteCommand {
         } catch {
             throw CommandError("--out \(out): cannot write the map (\(error.localizedDescription)); check that the directory exists and is writable")
         }
-        let kinds = Dictionary(grouping: map.points, by: \.kind).sorted { $0.key < $1.key }
+        let kinds = Dictionary(grouping: map.points, by: \.kind.rawValue).sorted { $0.key < $1.key }
             .map { "\($0.value.count) \($0.key)\($0.value.count == 1 ? "" : "s")" }.joined(separator: ", ")
         io.print("wrote \(out): \(map.points.count) marks (\(kinds)) of space \(space), classical MDS of the \(map.distance.caption)")
     }

@@ -7,7 +7,7 @@ import Foundation
 /// - `cosine` (and `ip`, whose dot product is not a distance) spaces: the Euclidean distance between
 ///   the unit vectors, √(2 · (1 − cos)). It orders every pair exactly as the cosine distance 1 − cos
 ///   does, and being Euclidean it is reproduced by classical MDS without negative eigenvalues.
-/// - spaces whose provenance records `comparison: centered-cosine` (FUTE): the same on the vectors
+/// - spaces compared by ``Comparison/centeredCosine`` (FUTE): the same on the vectors
 ///   as ``TaskSpaceSnapshot/comparable(_:)`` prepares them (unit length minus the datasets' mean
 ///   unit vector), so the map shows the neighbours `query` reports.
 /// - `l2` spaces: the Euclidean distance.
@@ -21,8 +21,8 @@ public struct TaskMap: Sendable {
     public struct Point: Sendable, Equatable {
         /// Subject name.
         public var name: String
-        /// `dataset`, `model` or `example`.
-        public var kind: String
+        /// What the subject is.
+        public var kind: SubjectKind
         /// Top-level scalar metadata as text (as ``TaskEntry/metadata``).
         public var metadata: [String: String]
         /// First MDS coordinate (the direction of largest spread).
@@ -31,7 +31,7 @@ public struct TaskMap: Sendable {
         public var y: Double
 
         /// Creates a point.
-        public init(name: String, kind: String, metadata: [String: String] = [:], x: Double, y: Double) {
+        public init(name: String, kind: SubjectKind, metadata: [String: String] = [:], x: Double, y: Double) {
             self.name = name
             self.kind = kind
             self.metadata = metadata
@@ -80,21 +80,21 @@ public struct TaskMap: Sendable {
     /// - Throws: ``FuteError`` `invalidArgument` (field `space`) when more than ``maximumSubjects``
     ///   subjects would be drawn.
     public init(snapshot: TaskSpaceSnapshot) throws(FuteError) {
-        let onlyExamples = snapshot.entries.allSatisfy { $0.kind == SubjectKind.example.rawValue }
+        let onlyExamples = snapshot.entries.allSatisfy { $0.kind == .example }
         let entries = snapshot.entries
-            .filter { onlyExamples || $0.kind != SubjectKind.example.rawValue }
+            .filter { onlyExamples || $0.kind != .example }
             .sorted { $0.name < $1.name }
         guard entries.count <= Self.maximumSubjects else {
             throw FuteError(.invalidArgument,
                             "space '\(snapshot.space)' has \(entries.count) subjects to draw but a map draws at most \(Self.maximumSubjects) (classical MDS needs their full distance matrix); map a smaller space, or delete subjects into a new space to map part of it",
                             field: "space")
         }
-        let distance: Distance = snapshot.metric == "l2" ? .l2 : (snapshot.center == nil ? .cosine : .centeredCosine)
+        let distance: Distance = snapshot.metric == .l2 ? .l2 : (snapshot.center == nil ? .cosine : .centeredCosine)
         let coordinates: [(x: Double, y: Double)]
         switch distance {
         case .l2:
             coordinates = ClassicalMDS.project(count: entries.count) { i, j in
-                TaskScoring.score("l2", entries[i].vector, entries[j].vector).squareRoot()
+                TaskScoring.score(.l2, entries[i].vector, entries[j].vector).squareRoot()
             }
         case .cosine, .centeredCosine:
             // Prepared once: the compared vectors at unit length, so a pair costs one dot product.

@@ -59,7 +59,7 @@ public struct TaskMapSVG: Sendable {
         }
 
         let kinds = Dictionary(grouping: map.points, by: \.kind).mapValues(\.count)
-        let counts = kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)\($0.value == 1 ? "" : "s")" }.joined(separator: ", ")
+        let counts = kinds.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)\($0.value == 1 ? "" : "s")" }.joined(separator: ", ")
         var svg = """
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.number(width))" height="\(Self.number(height))" \
@@ -74,12 +74,12 @@ public struct TaskMapSVG: Sendable {
 
             """
         // Datasets first, models on top: models are few and must stay visible.
-        let order = ["dataset": 1, "example": 0, "model": 2]
+        let order: [SubjectKind: Int] = [.dataset: 1, .example: 0, .model: 2]
         let drawn = map.points.sorted { (order[$0.kind] ?? 1, $0.name) < (order[$1.kind] ?? 1, $1.name) }
         svg += "<g class=\"marks\" fill-opacity=\"0.85\">\n"
         for point in drawn {
             let (x, y) = position(point)
-            let title = "<title>\(Self.escaped(point.name)) (\(Self.escaped(point.kind)), \(Self.escaped(colorBy)): \(Self.escaped(point.metadata[colorBy] ?? Self.noneLabel)))</title>"
+            let title = "<title>\(Self.escaped(point.name)) (\(point.kind.rawValue), \(Self.escaped(colorBy)): \(Self.escaped(point.metadata[colorBy] ?? Self.noneLabel)))</title>"
             svg += Self.mark(kind: point.kind, x: x, y: y, fill: color(point), extra: "class=\"mark\"", title: title) + "\n"
         }
         svg += "</g>\n"
@@ -111,25 +111,25 @@ public struct TaskMapSVG: Sendable {
         }
         y += 30
         svg += "<text x=\"\(Self.number(legendX))\" y=\"\(Self.number(y))\" font-weight=\"bold\">shape: kind</text>\n"
-        for kind in ["dataset", "model", "example"] where kinds[kind] != nil {
+        for kind in [SubjectKind.dataset, .model, .example] where kinds[kind] != nil {
             y += 18
             svg += Self.mark(kind: kind, x: legendX + 6, y: y - 4, fill: "#ffffff", extra: "", title: nil)
-            svg += "<text x=\"\(Self.number(legendX + 18))\" y=\"\(Self.number(y))\">\(kind)</text>\n"
+            svg += "<text x=\"\(Self.number(legendX + 18))\" y=\"\(Self.number(y))\">\(kind.rawValue)</text>\n"
         }
         svg += "</g>\n</svg>\n"
         return svg
     }
 
     /// One mark: a circle for datasets, a square for models, a small circle for examples.
-    private static func mark(kind: String, x: Double, y: Double, fill: String, extra: String, title: String?) -> String {
+    private static func mark(kind: SubjectKind, x: Double, y: Double, fill: String, extra: String, title: String?) -> String {
         let attributes = extra.isEmpty ? "" : " " + extra
         let body = title.map { ">\($0)" } ?? ""
         switch kind {
-        case "model":
+        case .model:
             let open = "<rect\(attributes) x=\"\(number(x - 5))\" y=\"\(number(y - 5))\" width=\"10\" height=\"10\" fill=\"\(fill)\" stroke=\"#222222\" stroke-width=\"1.2\""
             return title == nil ? open + "/>" : open + body + "</rect>"
-        default:
-            let radius = kind == "example" ? 3 : 5
+        case .dataset, .example:
+            let radius = kind == .example ? 3 : 5
             let open = "<circle\(attributes) cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"\(radius)\" fill=\"\(fill)\" stroke=\"#666666\" stroke-width=\"0.6\""
             return title == nil ? open + "/>" : open + body + "</circle>"
         }
