@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 
 /// How a task embedding is made.
 public enum TaskEmbeddingMethod: String, Sendable, Codable, CaseIterable {
@@ -30,23 +31,12 @@ public struct EmbeddingProvenance: Sendable, Equatable, Codable {
         self.surrogate = surrogate
     }
 
-    /// Flat string form, suitable for a space's provenance map.
-    public var fields: [String: String] {
-        var f = ["encoder": encoder, "encoderChecksum": encoderChecksum, "method": method.rawValue]
-        if method == .fute {
-            f["seed"] = String(surrogate.seed)
-            for (key, value) in surrogate.recordedFields { f[key] = value }
-        }
-        return f
-    }
+    /// Flat string form, suitable for a space's provenance map: the flat form of ``spaceProvenance``.
+    public var fields: [String: String] { spaceProvenance.fields }
 
     /// The names of fields that differ from `other`, each as `name: mine vs theirs`; empty when compatible.
     public func mismatches(with other: [String: String]) -> [String] {
-        let mine = fields
-        return Set(mine.keys).union(other.keys).sorted().compactMap { key in
-            let a = mine[key] ?? "(none)", b = other[key] ?? "(none)"
-            return a == b ? nil : "\(key): \(a) vs \(b)"
-        }
+        Provenance.mismatches(fields, other)
     }
 }
 
