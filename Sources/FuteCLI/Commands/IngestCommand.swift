@@ -50,7 +50,7 @@ struct IngestCommand: FuteCommand {
                 OptionSpec("ef-construction", valueName: "N", help: "HNSW efConstruction of a new space (default: 200)."),
                 OptionSpec("progress-log", valueName: "FILE", help: "After each committed batch, append and fsync a line 'batch N records FIRST-LAST committed TOTAL'."),
             ] + CommandRegistry.ingestExtensions.flatMap { $0.options },
-            positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs)."))
+            positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs), or task record files (.jsonl from --out)."))
     }
 
     let database: String

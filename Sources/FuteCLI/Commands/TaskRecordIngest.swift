@@ -33,6 +33,7 @@ enum TaskRecordOutput {
         return .object(fields)
     }
 
+    /// A vector as a JSON array of round-tripping floats.
     static func floats(_ values: [Float]) -> OutputJSON { .array(values.map(OutputJSON.float)) }
 
     /// Writes `record` as the whole content of `path` (one line), atomically: a reader never sees half a record.
