@@ -6,6 +6,7 @@
   (datasets with TextEmb; a model's predictions with FUTE).
 - A bad file is reported with its file:line message and the exit status is 1; the others are stored.
 - A space made another way: the writer refuses every record, naming the differing provenance field.
+- A binary killed by a signal is retried (--max-retries); a usage error exits 64.
 
 Skips visibly (prints SKIP, exit 0) without Ray, the fute-db binary or the encoder weights.
 Environment: FUTE_BIN (default .build/release/fute-db), FUTE_ENCODER_DIR (default
@@ -121,6 +122,40 @@ class FuteRayTests(unittest.TestCase):
         record = json.loads(topic)
         self.assertEqual((record["kind"], record["embedding"], record["provenance"]["seed"]), ("model", "mte", 5))
         self.assertEqual(self.space_count(db, "m"), 1)
+
+    def test_a_binary_killed_by_a_signal_is_retried(self):
+        # A wrapper that kills itself (SIGKILL) on its first compute run of each file, then runs the real binary.
+        markers = os.path.join(self.folder, "markers")
+        os.makedirs(markers)
+        wrapper = os.path.join(self.folder, "flaky-fute-db")
+        with open(wrapper, "w", encoding="utf-8") as handle:
+            handle.write(f"""#!/bin/sh
+previous=""; name=""
+for argument in "$@"; do [ "$previous" = "--name" ] && name="$argument"; previous="$argument"; done
+case "$*" in *--out*)
+  if [ ! -e "{markers}/$name" ]; then touch "{markers}/$name"; kill -9 $$; fi;;
+esac
+exec "{BINARY}" "$@"
+""")
+        os.chmod(wrapper, 0o755)
+        db = os.path.join(self.folder, "retry-store")
+        errors = io.StringIO()
+        with contextlib.redirect_stderr(errors):
+            status = fute_ray.main(["--encoder", ENCODER, "--binary", wrapper, "--datasets", self.datasets, "--db", db,
+                                    "--space", "t", "--method", "textemb", "--max-retries", "2"])
+        self.assertEqual(status, 0, errors.getvalue())
+        self.assertEqual(len(os.listdir(markers)), 3, "each file's first run was killed")
+        self.assertEqual(self.space_count(db, "t"), 3)
+        # Without retries the kill is a failure, reported with the binary's status.
+        shutil.rmtree(markers)
+        os.makedirs(markers)
+        errors = io.StringIO()
+        with contextlib.redirect_stderr(errors):
+            status = fute_ray.main(["--encoder", ENCODER, "--binary", wrapper, "--datasets", self.datasets, "--db", db,
+                                    "--space", "t", "--method", "textemb", "--max-retries", "0"])
+        self.assertEqual(status, 1, errors.getvalue())
+        self.assertIn("3 failed", errors.getvalue())
+        self.assertIn("exited with status -9", errors.getvalue())
 
     def test_predictions_with_a_method_other_than_fute_is_a_usage_error(self):
         status, errors = self.drive("--predictions", self.predictions, "--db", os.path.join(self.folder, "x"), "--space", "m", "--method", "textemb")
