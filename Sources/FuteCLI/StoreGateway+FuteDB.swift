@@ -70,7 +70,7 @@ final class FuteDBGateway: StoreGateway {
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws {
         var expected = try TaskEmbeddingStore.expectation(space: space, in: database)
         for file in files {
-            expected = try TaskEmbeddingStore.checkRecords(file.records, file: file.file, space: space, expected: expected)
+            expected = try TaskEmbeddingStore.checkRecords(file.records, file: file.file, expected: expected)
         }
         let index = creation.index
         let all = files.flatMap(\.records)

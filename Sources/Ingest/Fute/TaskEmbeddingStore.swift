@@ -67,7 +67,7 @@ public enum TaskEmbeddingStore {
     /// Stores `records` in `space` in one write transaction, each as ``store(_:name:space:metadata:index:in:)``
     /// stores an embedding: the space is created by the first record (its provenance and dimension)
     /// when missing, and a record made another way than the space is refused (`conflict`), so the
-    /// transaction stores nothing. Check files first with ``checkRecords(_:file:space:expected:)``.
+    /// transaction stores nothing. Check files first with ``checkRecords(_:file:expected:)``.
     public static func store(records: [TaskRecord], space: String, index: IndexParameters? = nil, in database: FuteDatabase) throws {
         try database.write { writer in
             for record in records {
@@ -108,7 +108,7 @@ public enum TaskEmbeddingStore {
     /// Checks every record of `file` against `expected` (the space's provenance and dimension, or,
     /// for a new space, the first record's) and returns the expectation for the next file. A record
     /// made another way is refused at its line, naming every differing field with both values.
-    public static func checkRecords(_ records: [TaskRecord], file: String, space: String,
+    public static func checkRecords(_ records: [TaskRecord], file: String,
                                     expected: RecordExpectation?) throws(ReaderError) -> RecordExpectation? {
         var expected = expected
         for record in records {
