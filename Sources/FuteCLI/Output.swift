@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 
 /// JSON written by `--json`: keys keep the order they are built in, numbers keep every digit
 /// needed to round-trip (`Double.description`).
@@ -11,6 +12,9 @@ public indirect enum OutputJSON: Sendable, Equatable {
     case int(Int)
     /// A double, printed with every digit needed to round-trip; non-finite values print as `null`.
     case number(Double)
+    /// A float32, printed with the shortest digits that read back (as a double, then rounded to
+    /// float32, as the readers do) to the same bits; non-finite values print as `null`.
+    case float(Float)
     /// A string, escaped.
     case string(String)
     /// An array.
@@ -23,6 +27,18 @@ public indirect enum OutputJSON: Sendable, Equatable {
     /// `nil` becomes `null`.
     public static func string(_ value: String?) -> OutputJSON { value.map { .string($0) } ?? .null }
 
+    /// The JSON of a stored value; object keys sorted, so the text is deterministic.
+    public init(_ value: JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .number(let number): self = .number(number)
+        case .string(let text): self = .string(text)
+        case .array(let items): self = .array(items.map(OutputJSON.init))
+        case .object(let object): self = .object(object.keys.sorted().map { ($0, OutputJSON(object[$0] ?? .null)) })
+        }
+    }
+
     /// Compact JSON text.
     public var rendered: String {
         switch self {
@@ -33,6 +49,13 @@ public indirect enum OutputJSON: Sendable, Equatable {
             guard value.isFinite else { return "null" }
             if value == value.rounded(), abs(value) < 1e15 { return String(format: "%.1f", value) }
             return "\(value)"
+        case .float(let value):
+            guard value.isFinite else { return "null" }
+            // `description` is the shortest text that round-trips as a float; reading it through a
+            // double rounds twice, which could in principle land on the other float: then print the
+            // double, which is exact.
+            let short = value.description
+            return Double(short).map(Float.init)?.bitPattern == value.bitPattern ? short : "\(Double(value))"
         case .string(let value): return Self.quote(value)
         case .array(let items): return "[" + items.map(\.rendered).joined(separator: ",") + "]"
         case .object(let pairs): return "{" + pairs.map { Self.quote($0.0) + ":" + $0.1.rendered }.joined(separator: ",") + "}"

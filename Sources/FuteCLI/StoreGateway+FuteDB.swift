@@ -46,10 +46,7 @@ final class FuteDBGateway: StoreGateway {
             let range = start..<min(records.count, start + batchSize)
             try database.write { writer in
                 if try writer.space(named: space) == nil {
-                    var index = IndexParameters()
-                    if let m = creation.m { index.m = m }
-                    if let ef = creation.efConstruction { index.efConstruction = ef }
-                    try writer.createSpace(Space(name: space, dimension: dimension, metric: creation.metric, index: index))
+                    try writer.createSpace(Space(name: space, dimension: dimension, metric: creation.metric, index: creation.index ?? IndexParameters()))
                 }
                 for record in records[range] {
                     let existing = try writer.subject(named: record.name)
@@ -62,6 +59,21 @@ final class FuteDBGateway: StoreGateway {
                     try writer.putEmbedding(space: space, subject: record.name, vector: record.vector)
                 }
             }
+            try committed(batch, range)
+        }
+    }
+
+    func ingest(records files: [TaskRecordFile], space: String, creation: SpaceCreation, batchSize: Int,
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws {
+        var expected = try TaskEmbeddingStore.expectation(space: space, in: database)
+        for file in files {
+            expected = try TaskEmbeddingStore.checkRecords(file.records, file: file.file, expected: expected)
+        }
+        let index = creation.index
+        let all = files.flatMap(\.records)
+        for (batch, start) in stride(from: 0, to: all.count, by: batchSize).enumerated() {
+            let range = start..<min(all.count, start + batchSize)
+            try TaskEmbeddingStore.store(records: Array(all[range]), space: space, index: index, in: database)
             try committed(batch, range)
         }
     }
@@ -165,16 +177,7 @@ final class FuteDBGateway: StoreGateway {
 
 /// Conversions between the readers' JSON and the store's metadata.
 enum JSONConversion {
-    static func value(_ json: ParsedJSON) -> JSONValue {
-        switch json {
-        case .null: return .null
-        case .bool(let flag): return .bool(flag)
-        case .number(let number): return .number(number)
-        case .string(let text): return .string(text)
-        case .array(let items): return .array(items.map(value))
-        case .object(let object): return .object(object.mapValues(value))
-        }
-    }
+    static func value(_ json: ParsedJSON) -> JSONValue { JSONValue(json) }
 
     static func value(object: [String: ParsedJSON]) -> JSONValue { .object(object.mapValues(value)) }
 

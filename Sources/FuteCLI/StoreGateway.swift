@@ -17,6 +17,15 @@ struct SpaceCreation: Sendable {
     var metric: Metric
     var m: Int?
     var efConstruction: Int?
+
+    /// FuteDB's default index parameters with `m` / `efConstruction` where given; nil when neither is.
+    var index: IndexParameters? {
+        guard m != nil || efConstruction != nil else { return nil }
+        var parameters = IndexParameters()
+        if let m { parameters.m = m }
+        if let efConstruction { parameters.efConstruction = efConstruction }
+        return parameters
+    }
 }
 
 /// Totals for `fute-db stats`.
@@ -40,6 +49,11 @@ protocol StoreGateway {
     /// `committed` is called after each batch's transaction has committed, with the batch's index
     /// and its record range.
     func ingest(space: String, creation: SpaceCreation, records: [VectorRecord], defaultKind: SubjectKind?, batchSize: Int,
+                committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
+    /// Stores task records in `space`: checks every record's provenance and dimension against the
+    /// space's (or, for a new space, the first record's) before writing anything, then writes batches
+    /// of `batchSize`, one write transaction each; `committed` as for ``ingest(space:creation:records:defaultKind:batchSize:committed:)``.
+    func ingest(records files: [TaskRecordFile], space: String, creation: SpaceCreation, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
     func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: SubjectKind?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
     /// Exact top-k for many query vectors at once (one BLAS matrix product).

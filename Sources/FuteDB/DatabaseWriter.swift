@@ -46,7 +46,9 @@ public final class DatabaseWriter: DatabaseReader {
         var differences: [String] = []
         if existing.dimension != space.dimension { differences.append("dimension \(existing.dimension) vs \(space.dimension)") }
         if existing.metric != space.metric { differences.append("metric \(existing.metric.rawValue) vs \(space.metric.rawValue)") }
-        if existing.provenance != space.provenance { differences.append("provenance") }
+        if existing.provenance != space.provenance {
+            differences.append("provenance: " + existing.provenance.mismatches(with: space.provenance).joined(separator: "; "))
+        }
         if existing.index.m != space.index.m || existing.index.efConstruction != space.index.efConstruction {
             differences.append("index parameters")
         }

@@ -82,6 +82,32 @@ public struct Provenance: Codable, Sendable, Hashable {
     static let comparisonKey = "comparison"
 
     private enum CodingKeys: String, CodingKey { case method, encoder, encoderChecksum, seed, extra }
+
+    /// Flat text form: `method`, `encoder`, `encoderChecksum`, `seed` and `comparison` when set,
+    /// and every `extra` key at the top level (what a mismatch report names).
+    public var fields: [String: String] {
+        var f = extra
+        if let method { f["method"] = method }
+        if let encoder { f["encoder"] = encoder }
+        if let encoderChecksum { f["encoderChecksum"] = encoderChecksum }
+        if let seed { f["seed"] = String(seed) }
+        if comparison != .metric { f[Self.comparisonKey] = comparison.rawValue }
+        return f
+    }
+
+    /// The fields that differ from `other`, in key order, each as `name: mine vs other's`
+    /// (`(none)` for an absent field); empty when the two are equal.
+    public func mismatches(with other: Provenance) -> [String] {
+        Self.mismatches(fields, other.fields)
+    }
+
+    /// The keys whose values differ between two flat forms, in key order, each as `name: a vs b`.
+    private static func mismatches(_ a: [String: String], _ b: [String: String]) -> [String] {
+        Set(a.keys).union(b.keys).sorted().compactMap { key in
+            let x = a[key] ?? "(none)", y = b[key] ?? "(none)"
+            return x == y ? nil : "\(key): \(x) vs \(y)"
+        }
+    }
 }
 
 /// A vector space: every embedding in it has the same dimension, was made the same way

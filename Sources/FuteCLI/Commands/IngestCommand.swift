@@ -32,6 +32,12 @@ struct IngestCommand: FuteCommand {
                 completely before anything is written, so bad input (exit 1, `fute-db: error: FILE:LINE: ...`) leaves the \
                 store unchanged. Records are then written in batches of --batch-size, one transaction each.
 
+                Task records (JSONL lines with a "provenance" field, written by ingest --dataset/--predictions --out \
+                RECORD.jsonl, possibly on other machines) are recognised by that field and stored as task embeddings: \
+                a record made with another encoder, method, seed or surrogate settings than the space (or, for a new \
+                space, than the first record) is refused at its FILE:LINE, naming each differing field with both values; \
+                nothing is stored then. The space is created by the first record with its provenance.
+
                 Options after --progress-log come from ingest extensions (e.g. --dataset / --predictions compute task \
                 embeddings instead of reading vectors; FILE arguments are then not needed).
                 """,
@@ -45,7 +51,7 @@ struct IngestCommand: FuteCommand {
                 OptionSpec("ef-construction", valueName: "N", help: "HNSW efConstruction of a new space (default: 200)."),
                 OptionSpec("progress-log", valueName: "FILE", help: "After each committed batch, append and fsync a line 'batch N records FIRST-LAST committed TOTAL'."),
             ] + CommandRegistry.ingestExtensions.flatMap { $0.options },
-            positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs)."))
+            positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs), or task record files (.jsonl from --out)."))
     }
 
     let database: String
@@ -67,7 +73,8 @@ struct IngestCommand: FuteCommand {
             delegate = nil
         }
         database = CommonOptions.databasePath(arguments, io: io)
-        guard let space = arguments.value("space") else {
+        // An extension validates its own options (`--out` needs no space).
+        guard let space = arguments.value("space") ?? (delegate != nil ? "" : nil) else {
             throw UsageError("--space is required: the space to store the vectors in, e.g. --space tasks")
         }
         self.space = space
@@ -101,10 +108,31 @@ struct IngestCommand: FuteCommand {
     func run(io: CommandIO) throws {
         if let delegate { return try delegate.run(io: io) }
         // 1. Read and validate every file completely; nothing is written if any of them is bad.
+        var vectorFiles: [VectorFile] = []
+        var recordFiles: [TaskRecordFile] = []
+        for file in files {
+            // A JSONL file is parsed once, then decoded as task records or as vectors.
+            guard names == nil, ["jsonl", "ndjson"].contains((file as NSString).pathExtension.lowercased()) else {
+                vectorFiles.append(try VectorReader.read(file, namesFile: names))
+                continue
+            }
+            let lines = try JSONLinesReader.read(file)
+            if TaskRecordReader.isRecordFile(lines) {
+                recordFiles.append(TaskRecordFile(file: file, records: try TaskRecordReader.decode(lines, file: file)))
+            } else {
+                vectorFiles.append(try VectorReader.decode(lines, file: file))
+            }
+        }
+        if let records = recordFiles.first {
+            if let vectors = vectorFiles.first {
+                throw UsageError("\(records.file) holds task records and \(vectors.file) plain vectors; ingest them separately (records carry their provenance, vectors none)")
+            }
+            return try ingestRecords(recordFiles, io: io)
+        }
         var all: [VectorRecord] = []
         var dimension: (value: Int, file: String)?
-        for file in files {
-            let vectors = try VectorReader.read(file, namesFile: names)
+        for vectors in vectorFiles {
+            let file = vectors.file
             if let dimension, dimension.value != vectors.dimension {
                 throw ReaderError(.dimensionMismatch, file: file, line: 1,
                                   "vectors have dimension \(vectors.dimension) but \(dimension.file) has \(dimension.value); ingest them into different spaces")
@@ -133,6 +161,26 @@ struct IngestCommand: FuteCommand {
         }
         if showProgress { io.progress("\n") }
         io.note("fute-db: stored \(all.count) vectors (dimension \(dimension.value)) in space '\(space)' from \(files.joined(separator: ", "))")
+    }
+
+    /// Stores task records: every record checked against the space's provenance first, then
+    /// batches of `--batch-size`, one transaction each.
+    private func ingestRecords(_ files: [TaskRecordFile], io: CommandIO) throws {
+        if let kind { throw UsageError("--kind \(kind.rawValue) does not apply to task records: each record says whether it is a dataset or a model") }
+        if let metric, metric != .cosine {
+            throw UsageError("--metric \(metric.rawValue): task embeddings are compared by cosine similarity; drop --metric")
+        }
+        let count = files.reduce(0) { $0 + $1.records.count }
+        let store = try Stores.open(database, mustExist: false)
+        let showProgress = io.stderrIsTerminal && count > batchSize
+        let log = try progressLog.map(ProgressLog.init(path:))
+        try store.ingest(records: files, space: space, creation: SpaceCreation(metric: .cosine, m: m, efConstruction: efConstruction),
+                         batchSize: batchSize) { batch, range in
+            try log?.append("batch \(batch) records \(range.lowerBound)-\(range.upperBound - 1) committed \(range.upperBound)")
+            if showProgress { io.progress("\rfute-db: ingested \(range.upperBound)/\(count)") }
+        }
+        if showProgress { io.progress("\n") }
+        io.note("fute-db: stored \(count) task records in space '\(space)' from \(files.map(\.file).joined(separator: ", "))")
     }
 }
 

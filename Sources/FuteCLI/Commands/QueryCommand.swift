@@ -101,9 +101,9 @@ struct QueryCommand: FuteCommand {
         for query in queries where query.vector.count != info.dimension {
             throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space)' has dimension \(info.dimension); vectors from different spaces are never compared")
         }
-        // Filters are answered from the query layer's snapshot (the library's nearest already compares
-        // centered spaces as the query layer does).
-        let snapshot = filters.isEmpty ? nil : try store.snapshot(space: space)
+        // Filters, and spaces compared by centered cosine (exact, in the library too), are answered
+        // from one snapshot of the query layer, which also says whether centering is in effect.
+        let snapshot = filters.isEmpty && info.comparison == .metric ? nil : try store.snapshot(space: space)
         // Many exact queries without filters: one BLAS matrix product instead of one scan each.
         let batched = (exact && snapshot == nil && queries.count > 1)
             ? try store.nearestBatch(space: info, vectors: queries.map(\.vector), k: k, kind: kind) : nil
@@ -119,7 +119,7 @@ struct QueryCommand: FuteCommand {
             if json {
                 io.print(OutputJSON.array(matches.map { .object([("name", .string($0.name)), ("kind", .string($0.kind.rawValue)), ("score", .number($0.score))]) }).rendered)
             } else {
-                let centered = info.comparison == .centeredCosine
+                let centered = snapshot?.center != nil
                 let scoreName = centered ? "cosine" : (info.metric == .l2 ? "distance²" : (info.metric == .ip ? "dot" : "cosine"))
                 let comparison = centered ? "centered cosine" : "metric \(info.metric.rawValue)"
                 io.print("space \(space) (\(comparison), dimension \(info.dimension)): \(matches.count) nearest to \(query.label)")

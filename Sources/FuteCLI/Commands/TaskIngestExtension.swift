@@ -8,6 +8,10 @@ import Ingest
 /// The space records the provenance (encoder + sha256 of its weights, method, seed and surrogate
 /// settings) when it is created; ingesting into a space made with another encoder, method or seed
 /// is refused, naming both, before anything is encoded.
+///
+/// With `--out RECORD.jsonl` no store is opened: the embedding is written as one task record
+/// (``TaskRecord``: vector, metadata, provenance, and the example vectors of `--method examples`)
+/// for `fute-db ingest RECORD.jsonl --space S` to store later, on this machine or another.
 struct TaskIngestExtension: IngestExtension {
     static var options: [OptionSpec] {
         [
@@ -21,6 +25,7 @@ struct TaskIngestExtension: IngestExtension {
             OptionSpec("max-examples", valueName: "N", help: "Use at most N examples, a seeded sample (default: 300 for --dataset, all for --predictions)."),
             OptionSpec("seed", valueName: "S", help: "Surrogate seed: part of the space's identity (default: 0)."),
             OptionSpec("meta", valueName: "JSON", help: "Metadata object for the subject, e.g. '{\"family\":\"sentiment\"}'."),
+            OptionSpec("out", valueName: "RECORD.jsonl", help: "Compute only: write the task embedding as one JSON record line (vector, metadata, provenance) to this file instead of storing it; store records later with fute-db ingest RECORD.jsonl --space NAME. No --db/--space/--m/--ef-construction."),
         ]
     }
 
@@ -28,8 +33,15 @@ struct TaskIngestExtension: IngestExtension {
         arguments.has("dataset") || arguments.has("predictions") || arguments.has("predict-cmd")
     }
 
-    let database: String
-    let space: String
+    /// Where the embedding goes.
+    enum Destination {
+        /// Stored in `space` of the store at `database`.
+        case store(database: String, space: String)
+        /// Written as a task record line to `path` (`--out`); no store is opened.
+        case record(path: String)
+    }
+
+    let destination: Destination
     let encoderDirectory: String
     let file: String
     let isPredictions: Bool
@@ -44,11 +56,17 @@ struct TaskIngestExtension: IngestExtension {
     let efConstruction: Int?
 
     init(parsing arguments: ParsedArguments, io: CommandIO) throws {
-        database = CommonOptions.databasePath(arguments, io: io)
-        guard let space = arguments.value("space") else {
-            throw UsageError("--space is required: the space to store the task embedding in, e.g. --space tasks")
+        if let out = arguments.value("out") {
+            for flag in ["db", "space", "m", "ef-construction"] where arguments.has(flag) {
+                throw UsageError("--\(flag) does not apply with --out \(out): --out computes the record without a store; give --\(flag) to the ingest that stores it (fute-db ingest \(out) --space NAME)")
+            }
+            destination = .record(path: out)
+        } else {
+            guard let space = arguments.value("space") else {
+                throw UsageError("--space is required: the space to store the task embedding in, e.g. --space tasks (or --out RECORD.jsonl to compute without a store)")
+            }
+            destination = .store(database: CommonOptions.databasePath(arguments, io: io), space: space)
         }
-        self.space = space
         predictCommand = arguments.value("predict-cmd")
         switch (arguments.value("dataset"), arguments.value("predictions"), predictCommand) {
         case (let d?, nil, nil): file = d; isPredictions = false
@@ -107,11 +125,15 @@ struct TaskIngestExtension: IngestExtension {
         let checksum = try encoder.weightsChecksum()
         let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: SurrogateSettings(seed: seed))
         // 2. Refuse a space made another way before spending time on encoding.
-        var configuration = Configuration()
-        configuration.createIfMissing = true
-        let database = try FuteDatabase(path: self.database, configuration: configuration)
-        try TaskEmbeddingStore.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension, in: database)
-        // 3. Encode, train, store (one write transaction).
+        var database: FuteDatabase?
+        if case .store(let path, let space) = destination {
+            var configuration = Configuration()
+            configuration.createIfMissing = true
+            let opened = try FuteDatabase(path: path, configuration: configuration)
+            try TaskEmbeddingStore.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension, in: opened)
+            database = opened
+        }
+        // 3. Encode, train, store (one write transaction) or write the record.
         let dataset = maxExamples.map { all.sample(atMost: $0, seed: seed) } ?? all
         // The encoder counts inputs, so a multiple-choice line counts once per (text, choice) pair.
         let inputCount = dataset.examples.reduce(0) { $0 + $1.inputs.count }
@@ -123,16 +145,19 @@ struct TaskIngestExtension: IngestExtension {
         var metadata = JSONConversion.value(object: meta).objectValue ?? [:]
         metadata["source_file"] = .string((file as NSString).lastPathComponent)
         metadata["examples"] = .number(Double(embedding.exampleCount))
-        var index: IndexParameters?
-        if m != nil || efConstruction != nil {
-            var parameters = Space(name: space, dimension: 1).index
-            if let m { parameters.m = m }
-            if let efConstruction { parameters.efConstruction = efConstruction }
-            index = parameters
+        let kept = embedding.examples.isEmpty ? "" : " and \(embedding.examples.count) example vectors"
+        // With --out no store was opened: write the record instead.
+        guard case .store(_, let space) = destination, let database else {
+            if case .record(let path) = destination {
+                try TaskRecordOutput.write(TaskRecord(embedding, name: name, metadata: metadata), to: path)
+                io.note("fute-db: wrote the \(embedding.kind.rawValue.uppercased()) record of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)\(kept)) to \(path)")
+            }
+            return
         }
+        let index = SpaceCreation(metric: .cosine, m: m, efConstruction: efConstruction).index
         try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
-        let kept = embedding.examples.isEmpty ? "" : " and \(embedding.examples.count) example vectors in '\(ExampleSpaces.name(of: space))'"
-        io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'\(kept)")
+        let inExamples = kept.isEmpty ? "" : "\(kept) in '\(ExampleSpaces.name(of: space))'"
+        io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'\(inExamples)")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 
 /// How a task embedding is made.
 public enum TaskEmbeddingMethod: String, Sendable, Codable, CaseIterable {

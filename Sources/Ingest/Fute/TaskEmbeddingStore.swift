@@ -36,7 +36,7 @@ public enum TaskEmbeddingStore {
 
     static func check(_ existing: Space, against wanted: Provenance, dimension: Int) throws {
         if existing.provenance != wanted {
-            throw FuteError(.conflict, "space \"\(existing.name)\" was made with \(describe(existing.provenance)); this ingest uses \(describe(wanted)). Vectors made differently are not comparable: use the space's encoder/method/seed, or another space name", field: "space")
+            throw FuteError(.conflict, "space \"\(existing.name)\" was made with \(describe(existing.provenance)) (differs: \(existing.provenance.mismatches(with: wanted).joined(separator: "; "))); this ingest uses \(describe(wanted)). Vectors made differently are not comparable: use the space's encoder/method/seed, or another space name", field: "space")
         }
         if existing.dimension != dimension {
             throw FuteError(.dimensionMismatch, "space \"\(existing.name)\" has dimension \(existing.dimension) but this embedding has \(dimension); use another space name", field: "space")
@@ -62,21 +62,71 @@ public enum TaskEmbeddingStore {
     /// `examples` (method `examples`) replace the dataset's examples in the space's example space.
     public static func store(_ embedding: TaskEmbedding, name: String, space: String, metadata: [String: JSONValue] = [:],
                              index: IndexParameters? = nil, in database: FuteDatabase) throws {
-        let wanted = embedding.provenance.spaceProvenance
+        try store(records: [TaskRecord(embedding, name: name, metadata: metadata)], space: space, index: index, in: database)
+    }
+
+    /// Stores `records` in `space` in one write transaction, each as ``store(_:name:space:metadata:index:in:)``
+    /// stores an embedding: the space is created by the first record (its provenance and dimension)
+    /// when missing, and a record made another way than the space is refused (`conflict`), so the
+    /// transaction stores nothing. Check files first with ``checkRecords(_:file:expected:)``.
+    public static func store(records: [TaskRecord], space: String, index: IndexParameters? = nil, in database: FuteDatabase) throws {
         try database.write { writer in
-            if let existing = try writer.space(named: space) {
-                try check(existing, against: wanted, dimension: embedding.vector.count)
-            } else {
-                try writer.createSpace(Space(name: space, dimension: embedding.vector.count, metric: .cosine, provenance: wanted, index: index ?? Space(name: space, dimension: 1).index))
-            }
-            let subjectKind: SubjectKind = embedding.kind == .mte ? .model : .dataset
-            var merged = try writer.subject(named: name)?.metadata.objectValue ?? [:]
-            for (key, value) in metadata { merged[key] = value }
-            try writer.upsertSubject(Subject(name: name, kind: subjectKind, metadata: .object(merged)))
-            try writer.putEmbedding(space: space, subject: name, vector: embedding.vector, kind: kind(embedding.kind))
-            if !embedding.examples.isEmpty {
-                try writer.putExamples(space: space, dataset: name, vectors: embedding.examples)
+            for record in records {
+                if let existing = try writer.space(named: space) {
+                    try check(existing, against: record.provenance, dimension: record.vector.count)
+                } else {
+                    try writer.createSpace(Space(name: space, dimension: record.vector.count, metric: .cosine, provenance: record.provenance,
+                                                 index: index ?? Space(name: space, dimension: 1).index))
+                }
+                var merged = try writer.subject(named: record.name)?.metadata.objectValue ?? [:]
+                for (key, value) in record.metadata { merged[key] = value }
+                try writer.upsertSubject(Subject(name: record.name, kind: record.subjectKind, metadata: .object(merged)))
+                try writer.putEmbedding(space: space, subject: record.name, vector: record.vector, kind: kind(record.kind))
+                if !record.examples.isEmpty {
+                    try writer.putExamples(space: space, dataset: record.name, vectors: record.examples)
+                }
             }
         }
+    }
+
+    /// What a space must match for records to go into it: its provenance and dimension, and where they came from.
+    public struct RecordExpectation: Sendable {
+        /// The provenance every record must have.
+        public var provenance: Provenance
+        /// The dimension every vector must have.
+        public var dimension: Int
+        /// Where the expectation comes from, for messages: `space "S"` or `FILE:LINE`.
+        public var origin: String
+    }
+
+    /// The expectation of an existing `space`, or nil when it does not exist yet.
+    public static func expectation(space: String, in database: FuteDatabase) throws -> RecordExpectation? {
+        try database.read { reader in
+            try reader.space(named: space).map { RecordExpectation(provenance: $0.provenance, dimension: $0.dimension, origin: "space \"\(space)\"") }
+        }
+    }
+
+    /// Checks every record of `file` against `expected` (the space's provenance and dimension, or,
+    /// for a new space, the first record's) and returns the expectation for the next file. A record
+    /// made another way is refused at its line, naming every differing field with both values.
+    public static func checkRecords(_ records: [TaskRecord], file: String,
+                                    expected: RecordExpectation?) throws(ReaderError) -> RecordExpectation? {
+        var expected = expected
+        for record in records {
+            guard let wanted = expected else {
+                expected = RecordExpectation(provenance: record.provenance, dimension: record.vector.count, origin: "\(file):\(record.line)")
+                continue
+            }
+            if record.provenance != wanted.provenance {
+                let fields = record.provenance.mismatches(with: wanted.provenance).joined(separator: "; ")
+                throw ReaderError(.provenanceMismatch, file: file, line: record.line, field: "provenance",
+                                  "field \"provenance\" differs from that of \(wanted.origin) (record vs \(wanted.origin)): \(fields). Record: \(describe(record.provenance)); \(wanted.origin): \(describe(wanted.provenance)). Vectors made differently are not comparable: recompute with the same encoder/method/seed, or ingest into another space")
+            }
+            if record.vector.count != wanted.dimension {
+                throw ReaderError(.dimensionMismatch, file: file, line: record.line, field: "vector",
+                                  "field \"vector\" has \(record.vector.count) numbers but \(wanted.origin) has dimension \(wanted.dimension); ingest into another space")
+            }
+        }
+        return expected
     }
 }

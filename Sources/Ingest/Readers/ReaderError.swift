@@ -38,6 +38,8 @@ public struct ReaderError: Error, CustomStringConvertible, Equatable, Sendable {
         case unsupported
         /// A names file whose count differs from the rows.
         case countMismatch
+        /// A record made another way (encoder, method, seed, settings) than the space it goes into.
+        case provenanceMismatch
     }
 
     /// The problem category.
