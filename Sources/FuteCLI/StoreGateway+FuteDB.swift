@@ -18,11 +18,22 @@ final class FuteDBGateway: StoreGateway {
 
     func spaces() throws -> [SpaceInfo] {
         try database.read { reader in
-            try reader.spaces().map { space in
-                SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric, count: try reader.count(in: space.name),
-                          comparison: space.comparison)
-            }.sorted { $0.name < $1.name }
+            try reader.spaces().map(Self.info).sorted { $0.name < $1.name }
         }
+    }
+
+    func space(_ name: String) throws -> SpaceInfo {
+        try database.read { reader in
+            if let space = try reader.space(named: name) { return Self.info(space) }
+            let known = try reader.spaces().map(\.name).sorted()
+            let hint = known.isEmpty ? "the store has no spaces yet; create one with fute-db ingest --space \(name) FILE"
+                                     : "spaces: \(known.joined(separator: ", "))"
+            throw CommandError("unknown space '\(name)'; \(hint)")
+        }
+    }
+
+    private static func info(_ space: Space) -> SpaceInfo {
+        SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric, comparison: space.comparison)
     }
 
     func backup(to path: String, compact: Bool) throws {

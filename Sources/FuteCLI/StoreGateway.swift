@@ -7,7 +7,8 @@ struct SpaceInfo: Sendable, Equatable {
     var name: String
     var dimension: Int
     var metric: Metric
-    var count: Int
+    /// Embeddings in the space; counted (a scan of the space) only by ``StoreGateway/stats()``.
+    var count: Int? = nil
     /// How the library compares the space's tasks (centered cosine for FUTE task spaces).
     var comparison: Comparison = .metric
 }
@@ -43,7 +44,10 @@ struct StoreStats: Sendable {
 /// Everything the commands do with a store, in one place, so the commands stay thin and the
 /// seam to `FuteDB` is a single file (`StoreGateway+FuteDB.swift`).
 protocol StoreGateway {
+    /// Every space, by name (not counted).
     func spaces() throws -> [SpaceInfo]
+    /// The named space (one lookup, not counted), or an error listing the spaces that exist.
+    func space(_ name: String) throws -> SpaceInfo
     func stats() throws -> StoreStats
     /// Writes `records` into `space` in batches of `batchSize`, one write transaction each;
     /// `committed` is called after each batch's transaction has committed, with the batch's index
@@ -79,17 +83,6 @@ protocol StoreGateway {
     /// is called after each batch's transaction has committed. Throws if a name is missing at write time.
     func delete(names: [String], space: String?, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
-}
-
-extension StoreGateway {
-    /// The named space, or an error listing the spaces that exist.
-    func space(_ name: String) throws -> SpaceInfo {
-        let all = try spaces()
-        if let space = all.first(where: { $0.name == name }) { return space }
-        let known = all.isEmpty ? "the store has no spaces yet; create one with fute-db ingest --space \(name) FILE"
-                                : "spaces: \(all.map(\.name).joined(separator: ", "))"
-        throw CommandError("unknown space '\(name)'; \(known)")
-    }
 }
 
 /// A runtime failure reported by a command (exit 1): what happened and what to do.

@@ -24,7 +24,7 @@ struct StatsCommand: FuteCommand {
                 ("path", .string(stats.path)),
                 ("spaces", .array(stats.spaces.map { space in
                     .object([("name", .string(space.name)), ("dimension", .int(space.dimension)), ("metric", .string(space.metric.rawValue)),
-                             ("embeddings", .int(space.count))])
+                             ("embeddings", .int(space.count ?? 0))])
                 })),
                 ("subjects", .object([("total", .int(stats.datasets + stats.models + stats.examples)), ("dataset", .int(stats.datasets)), ("model", .int(stats.models)), ("example", .int(stats.examples))])),
                 ("observations", .int(stats.observations)),
@@ -36,7 +36,7 @@ struct StatsCommand: FuteCommand {
         io.print("store \(stats.path): \(stats.datasets + stats.models + stats.examples) subjects (\(stats.datasets) datasets, \(stats.models) models\(examples)), \(stats.observations) observations, \(stats.fileSize) bytes")
         var table = TextTable(headers: ["space", "dimension", "metric", "embeddings"], rightAligned: [1, 3])
         for space in stats.spaces {
-            table.rows.append([space.name, String(space.dimension), space.metric.rawValue, String(space.count)])
+            table.rows.append([space.name, String(space.dimension), space.metric.rawValue, String(space.count ?? 0)])
         }
         io.print(table.rendered)
     }
