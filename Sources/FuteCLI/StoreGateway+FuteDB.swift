@@ -101,6 +101,14 @@ final class FuteDBGateway: StoreGateway {
         }.map { list in list.map { TaskMatch(name: $0.name, kind: $0.kind, score: $0.score) } }
     }
 
+    func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int) throws {
+        try TaskEmbeddingStore.checkCompatible(space: space, provenance: provenance, dimension: dimension, in: database)
+    }
+
+    func store(_ embedding: TaskEmbedding, name: String, space: String, metadata: [String: JSONValue], index: IndexParameters?) throws {
+        try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
+    }
+
     func vector(space: String, subject: String) throws -> [Float] {
         try database.read { reader in
             if let embedding = try reader.embedding(space: space, subject: subject) { return embedding.vector }

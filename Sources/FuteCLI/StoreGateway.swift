@@ -62,6 +62,11 @@ protocol StoreGateway {
     func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: SubjectKind?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
     /// Exact top-k for many query vectors at once (one BLAS matrix product).
     func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: SubjectKind?) throws -> [[TaskMatch]]
+    /// Throws when `space` exists with another provenance or dimension than a task embedding made
+    /// with `provenance` would have (checked before spending time on encoding).
+    func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int) throws
+    /// Stores one task embedding (and its examples) in `space`, in one write transaction.
+    func store(_ embedding: TaskEmbedding, name: String, space: String, metadata: [String: JSONValue], index: IndexParameters?) throws
     /// The stored vector of `subject` in `space` (errors name the spaces that do hold it).
     func vector(space: String, subject: String) throws -> [Float]
     func snapshot(space: String) throws -> TaskSpaceSnapshot

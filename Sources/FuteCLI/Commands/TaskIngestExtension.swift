@@ -125,13 +125,11 @@ struct TaskIngestExtension: IngestExtension {
         let checksum = try encoder.weightsChecksum()
         let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: SurrogateSettings(seed: seed))
         // 2. Refuse a space made another way before spending time on encoding.
-        var database: FuteDatabase?
+        var store: (any StoreGateway)?
         if case .store(let path, let space) = destination {
-            var configuration = Configuration()
-            configuration.createIfMissing = true
-            let opened = try FuteDatabase(path: path, configuration: configuration)
-            try TaskEmbeddingStore.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension, in: opened)
-            database = opened
+            let opened = try Stores.open(path, mustExist: false)
+            try opened.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension)
+            store = opened
         }
         // 3. Encode, train, store (one write transaction) or write the record.
         let dataset = maxExamples.map { all.sample(atMost: $0, seed: seed) } ?? all
@@ -147,7 +145,7 @@ struct TaskIngestExtension: IngestExtension {
         metadata["examples"] = .number(Double(embedding.exampleCount))
         let kept = embedding.examples.isEmpty ? "" : " and \(embedding.examples.count) example vectors"
         // With --out no store was opened: write the record instead.
-        guard case .store(_, let space) = destination, let database else {
+        guard case .store(_, let space) = destination, let store else {
             if case .record(let path) = destination {
                 try TaskRecordOutput.write(TaskRecord(embedding, name: name, metadata: metadata), to: path)
                 io.note("fute-db: wrote the \(embedding.kind.rawValue.uppercased()) record of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)\(kept)) to \(path)")
@@ -155,7 +153,7 @@ struct TaskIngestExtension: IngestExtension {
             return
         }
         let index = SpaceCreation(metric: .cosine, m: m, efConstruction: efConstruction).index
-        try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
+        try store.store(embedding, name: name, space: space, metadata: metadata, index: index)
         let inExamples = kept.isEmpty ? "" : "\(kept) in '\(ExampleSpaces.name(of: space))'"
         io.note("fute-db: stored \(embedding.kind.rawValue.uppercased()) of '\(name)' (\(embedding.exampleCount) examples, dimension \(embedding.vector.count)) in space '\(space)'\(inExamples)")
     }
