@@ -1,6 +1,6 @@
 import Foundation
 @testable import FuteDB
-import Storage
+@testable import Storage
 import XCTest
 
 /// How storage failures become ``FuteError``s (issue 13, findings 1 and 5).

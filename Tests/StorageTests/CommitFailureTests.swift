@@ -40,14 +40,14 @@ final class CommitFailureTests: XCTestCase {
 
     func testReadOnlyRefusalsCarryATypedCondition() throws {
         let path = try makeTemporaryDirectory(self)
-        do { _ = try Environment(directory: path) }
+        do { _ = try Environment(directory: path) }  // creates it, then closes
         var readOnly = EnvironmentConfiguration()
         readOnly.readOnly = true
-        let reader = try Environment(directory: path, configuration: readOnly)
+        let reader = try Environment.shared(directory: path, configuration: readOnly)
         XCTAssertThrowsError(try reader.write { _ in }) {
             XCTAssertEqual(($0 as? LMDBError)?.readOnlyConflict, .environmentIsReadOnly, "\($0)")
         }
-        XCTAssertThrowsError(try Environment(directory: path)) {
+        XCTAssertThrowsError(try Environment.shared(directory: path)) {
             XCTAssertEqual(($0 as? LMDBError)?.readOnlyConflict, .alreadyOpenReadOnly, "\($0)")
         }
         XCTAssertNil(LMDBError(code: EACCES, message: "opening /srv/read-only/x failed: permission denied").readOnlyConflict)
