@@ -34,9 +34,9 @@ let package = Package(
         // Helpers shared by the test targets that run the `fute-db` binary (not a product).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index", "Kernels", "Storage"]),
-        .testTarget(name: "FuteDBTests", dependencies: ["FuteDB", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "Kernels", "Storage", "TestSupport"]),
+        .testTarget(name: "FuteDBTests", dependencies: ["FuteDB", "Storage", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "FuteDB"]),
         .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB", "TestSupport"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Ingest", "Storage", "Index", "TestSupport"]),

@@ -103,8 +103,11 @@ extension FuteDatabase {
     public func check(limit: Int = 1_000) throws -> CheckReport {
         try translatingStorageErrors(path: path) {
             // LMDB: a database handle must be opened before the read transaction that uses it.
-            // The index databases exist once any space has a graph; absent ones are simply skipped.
-            for name in HNSWDatabases.names { _ = try? environment.openDatabase(named: name, create: false) }
+            // The index databases exist once any space has a graph; absent ones are simply skipped
+            // (any other failure to open one is an error: it must not read as "no index").
+            for name in HNSWDatabases.names {
+                do { _ = try environment.openDatabase(named: name, create: false) } catch let error as LMDBError where error.kind == .notFound {}
+            }
             return try environment.read { txn in
                 var checker = IntegrityChecker(layout: layout, transaction: txn, limit: limit)
                 try checker.run()
@@ -368,7 +371,7 @@ struct IntegrityChecker {
                     report(.index, "space \"\(space.name)\": graph metric \(graph.metric.rawValue) differs from the space's \(space.metric.rawValue)", space: space.name)
                 }
                 for problem in try graph.checkInvariants(expectedKeys: keys, in: transaction) {
-                    if space.metric == .ip && problem.contains("unreachable") {
+                    if space.metric == .ip && problem.isUnreachable {
                         report.warnings.append(CheckFinding(area: .index, message: "space \"\(space.name)\": \(problem) (ip metric: found by --exact only)", space: space.name))
                     } else {
                         report(.index, "space \"\(space.name)\": \(problem)", space: space.name)

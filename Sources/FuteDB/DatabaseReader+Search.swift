@@ -128,9 +128,10 @@ extension DatabaseReader {
     }
 
     /// Structural problems of the HNSW index of `space` (unreachable nodes, a key set that differs
-    /// from the space's embeddings…); empty when sound or when the space has no index yet.
+    /// from the space's embeddings…), one ``IndexProblem`` each (match on its case; show its
+    /// `description`); empty when sound or when the space has no index yet.
     /// Repair with ``DatabaseWriter/rebuildIndex(space:)``.
-    public func indexProblems(space: String) throws -> [String] {
+    public func indexProblems(space: String) throws -> [IndexProblem] {
         let stored = try requireSpace(space)
         if let writer = self as? DatabaseWriter { try writer.applyPendingIndexUpdates() }
         return try SpaceIndexing.problems(of: stored, embeddings: layout.embeddings, in: transaction)

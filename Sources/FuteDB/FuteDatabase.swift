@@ -73,6 +73,14 @@ public final class FuteDatabase: Sendable {
         }
     }
 
+    /// The names in the directory `path`; a directory that cannot be listed is an error, never
+    /// taken for an empty one.
+    private static func listDirectory(_ path: String) throws -> [String] {
+        do { return try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw FuteError(.storage, "cannot list the directory \(path) (\(error.localizedDescription)); check its permissions", field: "path")
+        }
+    }
+
     /// Refuses a plain file, and a non-empty directory without `data.mdb` (never litter a foreign directory).
     private static func checkDirectory(_ path: String, configuration: Configuration) throws {
         var isDirectory: ObjCBool = false
@@ -88,7 +96,7 @@ public final class FuteDatabase: Sendable {
         guard isDirectory.boolValue else {
             throw FuteError(.notAFuteDatabase, "\(path) is a file, but a fute-db store is a directory; pass a store directory", field: "path")
         }
-        let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        let contents = try listDirectory(path)
         if !contents.isEmpty && !contents.contains("data.mdb") {
             throw FuteError(.notAFuteDatabase, "\(path) is a directory with other files and no store in it; pass a store directory or a new path", field: "path")
         }
@@ -230,8 +238,7 @@ public final class FuteDatabase: Sendable {
     public func backup(to path: String, compact: Bool = true) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            guard isDirectory.boolValue, contents.isEmpty else {
+            guard isDirectory.boolValue, try Self.listDirectory(path).isEmpty else {
                 throw FuteError(.invalidArgument, "the backup destination \(path) is a file or a non-empty directory; give a new or empty directory", field: "path")
             }
         } else {

@@ -29,6 +29,8 @@ public struct FuteError: Error, CustomStringConvertible, Sendable, Equatable {
         case readOnly
         /// The store reached its configured map size.
         case storeFull
+        /// The disk holding the store is full: the write transaction was rolled back.
+        case diskFull
         /// A stored record could not be decoded.
         case corrupted
         /// Any other storage failure (I/O, permissions, reader slots…).
@@ -59,15 +61,17 @@ extension FuteError {
         switch error.kind {
         case .mapFull:
             return FuteError(.storeFull, "the store at \(path) is full (map size reached) and the last transaction was lost; reopen with a larger Configuration.mapSize")
+        case .diskFull:
+            return FuteError(.diskFull, "the disk holding the store at \(path) is full: the write was rolled back and nothing of the transaction (the whole batch) was stored; free disk space and retry")
         case .truncatedFile:
             return FuteError(.corrupted, "the store at \(path) is damaged: \(error.message)")
         case .invalidFile, .incompatible:
             return FuteError(.notAFuteDatabase, "\(path) is not a fute-db store (\(error.message)); pass the directory of a fute-db store")
         case .notADirectory:
             return FuteError(.notAFuteDatabase, "\(path) is a file, but a fute-db store is a directory; pass a store directory")
-        case .permissionDenied where error.message.contains("already open read-only in this process"):
+        case .permissionDenied where error.readOnlyConflict == .alreadyOpenReadOnly:
             return FuteError(.readOnly, "the store at \(path) is already open read-only in this process, and one process shares one handle per store; release the read-only FuteDatabase first, or open both writable")
-        case .permissionDenied where error.code == EACCES && error.message.contains("read-only"):
+        case .permissionDenied where error.readOnlyConflict == .environmentIsReadOnly:
             return FuteError(.readOnly, "the store at \(path) was opened read-only; open it without readOnly to write")
         default:
             return FuteError(.storage, "storage failure in \(path): \(error.description)")

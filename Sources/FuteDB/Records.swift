@@ -9,6 +9,9 @@ public typealias Metric = Kernels.Metric
 /// The knobs of a space's HNSW index: `m` (links per node), `efConstruction`, `efSearch`.
 public typealias IndexParameters = Index.HNSWParameters
 
+/// One structural problem of a space's HNSW index (see ``DatabaseReader/indexProblems(space:)``).
+public typealias IndexProblem = Index.IndexProblem
+
 /// How the query layer compares the task vectors of a space (``Space/comparison``).
 public enum Comparison: String, Codable, Sendable, Hashable, CaseIterable {
     /// The space's ``Metric`` as is.

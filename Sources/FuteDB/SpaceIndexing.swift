@@ -114,7 +114,7 @@ enum SpaceIndexing {
 
     /// Structural problems of a space's graph, including a key set that differs from its
     /// embeddings (empty = sound, or no graph).
-    static func problems(of space: StoredSpace, embeddings: Database, in transaction: ReadTransaction) throws -> [String] {
+    static func problems(of space: StoredSpace, embeddings: Database, in transaction: ReadTransaction) throws -> [IndexProblem] {
         guard try HNSWGraph.exists(spaceID: space.id, in: transaction) else { return [] }
         var keys = Set<UInt64>()
         try transaction.forEach(in: embeddings, prefix: FixedWidthKey(space.id)) { key, _ in keys.insert(try RecordCoding.subjectID(embeddingKey: key)) }

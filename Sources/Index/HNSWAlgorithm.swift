@@ -258,13 +258,8 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// So a batch of inserts ends with one traversal of layer 0 from the entry point (O(n·M)
     /// link reads; the same walk ``remove(key:)`` does), and each cut-off group is linked from
     /// its nearest reachable node (``reconnectLayerZero``).
-    public func restoreReachability() throws {
-        var context = SearchContext()
-        context.layerZeroLinkDropped = true
-        try restoreReachability(context: &context)
-    }
-
-    /// ``restoreReachability()`` with the caller's scratch memory: the LMDB store first counts
+    ///
+    /// Runs with the caller's scratch memory: the LMDB store first counts
     /// what a walk from the entry point reaches with its raw-pointer loop and visited marks (no
     /// allocation, no scan of every record), and only when that falls short of the live count
     /// runs the general repair.

@@ -72,8 +72,11 @@ public struct HNSWGraph: Sendable {
     }
 
     /// Whether `spaceID` has a graph visible to `txn`.
+    /// - Throws: ``LMDBError`` when the index databases cannot be read; their absence (no space
+    ///   of the store has a graph yet) is `false`, not an error.
     public static func exists(spaceID: UInt32, in txn: ReadTransaction) throws -> Bool {
-        guard let dbs = try? HNSWDatabases(openingIn: txn) else { return false }
+        let dbs: HNSWDatabases
+        do { dbs = try HNSWDatabases(openingIn: txn) } catch let error as LMDBError where error.kind == .notFound { return false }
         return try loadHeader(spaceID: spaceID, dbs: dbs, in: txn) != nil
     }
 
@@ -158,16 +161,16 @@ public struct HNSWGraph: Sendable {
     /// Structural problems of the stored graph (empty = sound); see
     /// ``HNSWNodeReader/checkInvariants(parameters:expectedKeys:limit:)``. Also checks the key
     /// map and the header's live count.
-    public func checkInvariants(expectedKeys: Set<UInt64>? = nil, in txn: ReadTransaction) throws -> [String] {
+    public func checkInvariants(expectedKeys: Set<UInt64>? = nil, in txn: ReadTransaction) throws -> [IndexProblem] {
         let store = try makeStore(in: txn)
         var problems = try store.checkInvariants(parameters: store.header.parameters, expectedKeys: expectedKeys)
         let live = try store.liveSlots()
         if live.count != store.header.liveCount {
-            problems.append("header counts \(store.header.liveCount) live nodes, blocks hold \(live.count)")
+            problems.append(.liveCountMismatch(header: store.header.liveCount, blocks: live.count))
         }
         var mapped = 0
         try txn.forEach(in: databases.keys, prefix: FixedWidthKey(spaceID)) { _, _ in mapped += 1 }
-        if mapped != live.count { problems.append("key map has \(mapped) entries for \(live.count) live nodes") }
+        if mapped != live.count { problems.append(.keyMapCountMismatch(entries: mapped, liveNodes: live.count)) }
         return problems
     }
 }

@@ -45,7 +45,7 @@ public final class HNSWIndex {
     /// Inserts `vector` under `key`, replacing any vector stored under it.
     ///
     /// Ends with a walk of layer 0 that re-attaches any node the insert cut off
-    /// (``HNSWAlgorithm/restoreReachability()``), O(n·M): to load many vectors, use
+    /// (``HNSWAlgorithm/restoreReachability(context:)``), O(n·M): to load many vectors, use
     /// ``insert(contentsOf:)``, which walks once.
     public func insert(key: UInt64, vector: [Float]) throws {
         try insertWithoutWalk(key: key, vector: vector)
@@ -90,7 +90,7 @@ public final class HNSWIndex {
     }
 
     /// Structural problems of the graph (empty = sound); see ``HNSWNodeReader/checkInvariants(parameters:expectedKeys:limit:)``.
-    public func checkInvariants(expectedKeys: Set<UInt64>? = nil) throws -> [String] {
+    public func checkInvariants(expectedKeys: Set<UInt64>? = nil) throws -> [IndexProblem] {
         try store.checkInvariants(parameters: parameters, expectedKeys: expectedKeys)
     }
 }

@@ -142,7 +142,8 @@ public final class Environment: @unchecked Sendable {
             try Environment(directory: directory, configuration: configuration)
         } isCompatible: { existing in
             if existing.configuration.readOnly && !configuration.readOnly {
-                throw LMDBError(code: EACCES, message: "opening \(directory) for writing failed: it is already open read-only in this process; close that handle first, or open both for writing")
+                throw LMDBError(code: EACCES, message: "opening \(directory) for writing failed: it is already open read-only in this process; close that handle first, or open both for writing",
+                                readOnlyConflict: .alreadyOpenReadOnly)
             }
         }
     }
@@ -208,7 +209,8 @@ public final class Environment: @unchecked Sendable {
     @discardableResult
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         guard !configuration.readOnly else {
-            throw LMDBError(code: EACCES, message: "writing to \(directory) failed: the environment was opened read-only; open it without readOnly to write")
+            throw LMDBError(code: EACCES, message: "writing to \(directory) failed: the environment was opened read-only; open it without readOnly to write",
+                            readOnlyConflict: .environmentIsReadOnly)
         }
         let me = currentThreadID()
         stateLock.lock()
@@ -247,7 +249,9 @@ public final class Environment: @unchecked Sendable {
         if rc == EINVAL || rc == MDB_BAD_TXN {
             throw LMDBError(code: rc, message: "committing to \(directory) failed: an earlier operation in the transaction failed (e.g. the map was full) and its error was caught; the transaction was aborted — let such errors propagate and retry the whole transaction")
         }
-        try check(rc, "committing a write transaction to \(directory)")
+        guard rc == MDB_SUCCESS else {
+            throw LMDBError.commitFailure(rc, directory: directory, operation: "committing a write transaction to \(directory)")
+        }
         return result
     }
 

@@ -54,18 +54,30 @@ public struct LMDBError: Error, CustomStringConvertible, Sendable, Equatable {
         case other
     }
 
+    /// Why a write was refused by a read-only handle, for errors of kind
+    /// ``Kind-swift.enum/permissionDenied`` raised by the wrapper (never by the file system).
+    public enum ReadOnlyConflict: Sendable, Equatable, Hashable {
+        /// A write transaction was requested on an environment opened read-only.
+        case environmentIsReadOnly
+        /// A writable environment was requested while this process holds the directory open read-only.
+        case alreadyOpenReadOnly
+    }
+
     /// The LMDB or `errno` return code (0 when the error was raised by the wrapper itself).
     public let code: Int32
     /// The class of the failure.
     public let kind: Kind
     /// What happened and what to do about it.
     public let message: String
+    /// Set when a read-only handle refused a write; `nil` for every other failure.
+    public let readOnlyConflict: ReadOnlyConflict?
 
     /// Creates an error; the kind is derived from `code`.
-    public init(code: Int32, message: String) {
+    public init(code: Int32, message: String, readOnlyConflict: ReadOnlyConflict? = nil) {
         self.code = code
         self.kind = Self.kind(of: code)
         self.message = message
+        self.readOnlyConflict = readOnlyConflict
     }
 
     /// Creates an error with an explicit kind (for failures detected by the wrapper itself).
@@ -73,6 +85,7 @@ public struct LMDBError: Error, CustomStringConvertible, Sendable, Equatable {
         self.code = code
         self.kind = kind
         self.message = message
+        self.readOnlyConflict = nil
     }
 
     /// A one-line description: the message followed by LMDB's own text for the code.
@@ -144,13 +157,46 @@ public struct LMDBError: Error, CustomStringConvertible, Sendable, Equatable {
         case .permissionDenied:
             advice = "permission denied; check file permissions, or open read-only"
         case .diskFull:
-            advice = "the disk is full; free space and retry"
+            advice = "the disk is full and nothing of the transaction was stored; free disk space and retry"
         case .invalidArgument:
             advice = "invalid argument; a database handle may have been opened after this transaction began — open databases before starting transactions"
         case .notFound, .keyExists, .other:
             advice = "see LMDB's documentation for this code"
         }
         return LMDBError(code: code, message: "\(operation) failed: \(advice)")
+    }
+}
+
+extension LMDBError {
+    /// Below this many free bytes on the store's file system, an `EIO` from a commit is taken to
+    /// mean a full disk: LMDB reports a short `pwrite` (a disk that filled up mid-write) as `EIO`,
+    /// not `ENOSPC`. A commit writes at least a few pages, so under 1 MiB left is taken as full.
+    static let nearlyFullDiskBytes: UInt64 = 1 << 20
+
+    /// The error for a failed `mdb_txn_commit`: `ENOSPC`, and `EIO` while the file system holding
+    /// `directory` has almost no free space (measured now, after the failure), become
+    /// ``Kind-swift.enum/diskFull`` with a message saying that nothing of the transaction was
+    /// stored (LMDB aborts a transaction whose commit fails; the previous commit stays intact).
+    static func commitFailure(_ code: Int32, directory: String, operation: String) -> LMDBError {
+        let free = code == ENOSPC || code == EIO ? availableBytes(at: directory) : nil
+        return commitFailure(code, directory: directory, operation: operation, freeBytes: free)
+    }
+
+    /// ``commitFailure(_:directory:operation:)`` with the free space given (`nil`: unknown).
+    static func commitFailure(_ code: Int32, directory: String, operation: String, freeBytes: UInt64?) -> LMDBError {
+        let isFull = code == ENOSPC || (code == EIO && freeBytes.map { $0 < nearlyFullDiskBytes } == true)
+        guard isFull else { return lmdb(code, operation) }
+        let left = freeBytes.map { " (\($0) bytes free)" } ?? ""
+        return LMDBError(kind: .diskFull, code: code,
+                         message: "\(operation) failed: the disk holding \(directory) is full\(left); the transaction was aborted and nothing of it was stored — free disk space and retry it")
+    }
+
+    /// Free bytes available to this process on the file system holding `path`, or `nil` when
+    /// `statvfs(2)` fails.
+    static func availableBytes(at path: String) -> UInt64? {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return nil }
+        return UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
     }
 }
 

@@ -321,12 +321,6 @@ public final class WriteTransaction: ReadTransaction {
         }
     }
 
-    /// Removes every entry of `database`; the database itself stays.
-    public func clear(_ database: Database) throws {
-        checkActive()
-        try check(mdb_drop(handle, database.handle, 0), "clearing database \"\(database.name)\"")
-    }
-
     /// The one place values are written: puts `count` bytes and lets `fill` write them in place.
     /// - Returns: `nil` when `MDB_NOOVERWRITE` found the key present, or `MDB_APPEND` found a key not larger than the last.
     private func store<R>(key: some BytesConvertible, count: Int, flags: UInt32, in database: Database,

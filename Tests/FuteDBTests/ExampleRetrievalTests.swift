@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import FuteDB
 
 /// Example spaces and example-level transfer retrieval, against brute force.
 final class ExampleRetrievalTests: XCTestCase {
     /// Unit vectors of dimension 8 around a per-dataset direction, so datasets differ in how near they are.
-    func examples(center: Int, count: Int, spread: Float, rng: inout SeededGenerator) -> [[Float]] {
+    func examples(center: Int, count: Int, spread: Float, rng: inout TestRNG) -> [[Float]] {
         (0..<count).map { _ in
             var v = (0..<8).map { _ in Float.random(in: -spread...spread, using: &rng) }
             v[center % 8] += 1
@@ -41,7 +42,7 @@ final class ExampleRetrievalTests: XCTestCase {
     }
 
     func testSimilaritiesEqualBruteForceWhenTheDepthCoversEveryExample() throws {
-        var rng = SeededGenerator(state: 7)
+        var rng = TestRNG(seed: 7)
         var datasets: [String: [[Float]]] = [:]
         for (index, name) in ["t", "a", "b", "c", "d"].enumerated() {
             datasets[name] = examples(center: index, count: 20 + index, spread: 0.6, rng: &rng)
@@ -65,7 +66,7 @@ final class ExampleRetrievalTests: XCTestCase {
     }
 
     func testShallowRetrievalPadsMissingExamplesWithTheDepththSimilarity() throws {
-        var rng = SeededGenerator(state: 11)
+        var rng = TestRNG(seed: 11)
         var datasets: [String: [[Float]]] = [:]
         for (index, name) in ["t", "a", "b"].enumerated() { datasets[name] = examples(center: index * 3, count: 15, spread: 0.3, rng: &rng) }
         let database = try makeStore(datasets: datasets)
@@ -92,7 +93,7 @@ final class ExampleRetrievalTests: XCTestCase {
     }
 
     func testExamplesAreReplacedAndDeletedWithTheirDataset() throws {
-        var rng = SeededGenerator(state: 3)
+        var rng = TestRNG(seed: 3)
         let database = try makeStore(datasets: ["a": examples(center: 0, count: 6, spread: 0.5, rng: &rng),
                                                 "b": examples(center: 2, count: 4, spread: 0.5, rng: &rng)])
         let fewer = examples(center: 1, count: 3, spread: 0.5, rng: &rng)
@@ -112,7 +113,7 @@ final class ExampleRetrievalTests: XCTestCase {
     }
 
     func testPutExamplesRefusesWhatItCannotStore() throws {
-        var rng = SeededGenerator(state: 5)
+        var rng = TestRNG(seed: 5)
         let database = try makeStore(datasets: ["a": examples(center: 0, count: 2, spread: 0.5, rng: &rng)])
         try database.write { writer in
             assertFuteError(.notFound, field: "subject", try writer.putExamples(space: "tasks", dataset: "nobody", vectors: [[1]]))

@@ -1,5 +1,6 @@
 import Foundation
 import FuteDB
+import TestSupport
 import XCTest
 
 /// Search through the HNSW index: spaces above the exact-search threshold (2,000 allowed vectors).
@@ -9,7 +10,7 @@ final class IndexedSearchTests: XCTestCase {
 
     private func makeStore() throws -> (FuteDatabase, [[Float]]) {
         let db = try FuteDatabase(path: makeStorePath(self))
-        var generator = SeededGenerator(state: 99)
+        var generator = TestRNG(seed: 99)
         let vectors = (0..<count).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) } }
         try db.write { db in
             try db.createSpace(Space(name: "s", dimension: dimension, metric: .l2, index: IndexParameters(m: 8, efConstruction: 48, efSearch: 64)))
@@ -26,7 +27,7 @@ final class IndexedSearchTests: XCTestCase {
         XCTAssertEqual(try db.read { try $0.indexProblems(space: "s") }, [])
         XCTAssertEqual(try db.read { try $0.stats().spaces.first?.indexed }, count)
 
-        var generator = SeededGenerator(state: 5)
+        var generator = TestRNG(seed: 5)
         let queries = (0..<20).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) } }
         var found = 0
         try db.read { db in

@@ -1,5 +1,6 @@
 import Foundation
 import FuteDB
+import TestSupport
 import XCTest
 
 final class SearchTests: XCTestCase {
@@ -27,7 +28,7 @@ final class SearchTests: XCTestCase {
 
     private func makeStore(metric: Metric, dimension: Int, count: Int, seed: UInt64) throws -> (FuteDatabase, [(name: String, vector: [Float])]) {
         let db = try FuteDatabase(path: makeStorePath(self))
-        var generator = SeededGenerator(state: seed)
+        var generator = TestRNG(seed: seed)
         let rows = (0..<count).map { i in
             (name: "task-\(i)", vector: (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) })
         }
@@ -44,7 +45,7 @@ final class SearchTests: XCTestCase {
     func testExactSearchMatchesBruteForceForEveryMetric() throws {
         for metric in Metric.allCases {
             let (db, rows) = try makeStore(metric: metric, dimension: 24, count: 300, seed: 42)
-            var generator = SeededGenerator(state: 7)
+            var generator = TestRNG(seed: 7)
             for _ in 0..<5 {
                 let query = (0..<24).map { _ in Float.random(in: -1...1, using: &generator) }
                 let results = try db.read { try $0.nearest(space: "s", vector: query, k: 10, exact: true) }
@@ -94,7 +95,7 @@ final class SearchTests: XCTestCase {
 
     func testBatchSearchMatchesBruteForce() throws {
         let (db, rows) = try makeStore(metric: .l2, dimension: 16, count: 200, seed: 11)
-        var generator = SeededGenerator(state: 5)
+        var generator = TestRNG(seed: 5)
         let queries = (0..<20).map { _ in (0..<16).map { _ in Float.random(in: -1...1, using: &generator) } }
         let results = try db.read { try $0.nearest(space: "s", vectors: queries, k: 5) }
         XCTAssertEqual(results.count, 20)

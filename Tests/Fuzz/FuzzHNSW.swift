@@ -84,7 +84,7 @@ public func fuzzHNSW(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let problems = try? index.checkInvariants(expectedKeys: Set(model.keys)) else {
             fuzzCheck(false, "invariant checker threw"); return 0
         }
-        let broken = metric == .ip ? problems.filter { !$0.contains("unreachable") } : problems
+        let broken = metric == .ip ? problems.filter { !$0.isUnreachable } : problems
         fuzzCheck(broken.isEmpty, "invariants broken after step \(steps): \(broken)")
         fuzzCheck(index.count == model.count, "count \(index.count) vs model \(model.count)")
     }

@@ -1,26 +1,5 @@
 import Kernels
-
-/// Deterministic generator (SplitMix64), independent of the code under test.
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func vector(_ d: Int) -> [Float] { (0..<d).map { _ in Float.random(in: -1...1, using: &self) } }
-    /// Clustered data (more realistic than uniform noise): centre + small noise.
-    mutating func clustered(_ n: Int, _ d: Int, clusters: Int = 20) -> [[Float]] {
-        let centres = (0..<clusters).map { _ in vector(d) }
-        return (0..<n).map { _ in
-            let c = centres[Int.random(in: 0..<clusters, using: &self)]
-            return c.map { $0 + Float.random(in: -0.3...0.3, using: &self) }
-        }
-    }
-}
+import TestSupport
 
 /// Brute-force k nearest keys (double precision distances), ties by lower key.
 func bruteForce(_ query: [Float], _ items: [UInt64: [Float]], metric: Metric, k: Int, filter: (UInt64) -> Bool = { _ in true }) -> [UInt64] {

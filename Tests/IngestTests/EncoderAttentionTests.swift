@@ -44,9 +44,30 @@ final class EncoderAttentionTests: XCTestCase {
         var context = [Float](repeating: .nan, count: n * h)
         BertModel.attention(qkv: qkv, plan: plan, scratch: &scratch, into: &context)
         let expected = naiveAttention(qkv: qkv, lengths: lengths, hiddenSize: h, heads: heads)
-        var worst: Float = 0
-        for (a, b) in zip(context, expected) { worst = max(worst, abs(a - b)) }
+        let worst = Self.largestError(context, expected)
+        XCTAssertFalse(worst.isNaN, "an output is NaN or infinite (left unwritten?), hidden \(h), \(heads) heads, lengths \(lengths), \(workers) workers")
         XCTAssertLessThan(worst, 1e-5, "max |error|, hidden \(h), \(heads) heads, lengths \(lengths), \(workers) workers")
+    }
+
+    /// The largest |a − b|, or NaN when any difference is NaN or infinite. `max` alone would not
+    /// do: `max(worst, .nan)` returns `worst`, so an output left at its NaN fill would pass.
+    static func largestError(_ actual: [Float], _ expected: [Float]) -> Float {
+        guard actual.count == expected.count else { return .nan }
+        var worst: Float = 0
+        for (a, b) in zip(actual, expected) {
+            let difference = abs(a - b)
+            guard difference.isFinite else { return .nan }
+            worst = max(worst, difference)
+        }
+        return worst
+    }
+
+    /// Regression (issue 13): the comparison used `max`, which drops NaN, so unwritten outputs passed.
+    func testComparisonFailsOnNaNOrInfiniteOutputs() {
+        XCTAssertEqual(Self.largestError([1, 2], [1, 2.5]), 0.5)
+        XCTAssertTrue(Self.largestError([1, .nan, 2], [1, 0, 2]).isNaN)
+        XCTAssertTrue(Self.largestError([.infinity], [0]).isNaN)
+        XCTAssertTrue(Self.largestError([1], [1, 2]).isNaN)
     }
 
     func testMatchesTheDefinitionForMiniLMHeadWidth() {

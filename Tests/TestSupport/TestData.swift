@@ -2,18 +2,12 @@ import Foundation
 
 /// Deterministic values (SplitMix64), independent of the code under test, so failures reproduce.
 public struct SplitMixValues: Sendable {
-    private var state: UInt64
+    private var generator: TestRNG
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = TestRNG(seed: seed) }
 
     /// The next 64 random bits.
-    public mutating func nextBits() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func nextBits() -> UInt64 { generator.next() }
 
     /// Uniform in [-1, 1), from the top 53 bits.
     public mutating func next() -> Float { Float(Double(nextBits() >> 11) / Double(1 << 53) * 2 - 1) }

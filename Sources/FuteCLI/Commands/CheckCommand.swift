@@ -38,15 +38,28 @@ struct CheckCommand: FuteCommand {
         }
     }
 
+    /// Why there is no store at `path` ("the directory does not exist", "the directory is empty"),
+    /// or `nil` when something is there for the check to judge.
+    static func absentStore(at path: String) throws -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "the directory does not exist" }
+        guard isDirectory.boolValue else { return nil }  // a file: the open reports it as not a store
+        let contents: [String]
+        do { contents = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw CommandError("cannot list \(path) (\(error.localizedDescription)); check its permissions")
+        }
+        return contents.isEmpty ? "the directory is empty" : nil
+    }
+
     static func json(_ finding: CheckFinding) -> OutputJSON {
         .object([("area", .string(finding.area.rawValue)), ("message", .string(finding.message)),
                  ("space", .string(finding.space)), ("subject", .string(finding.subject))])
     }
 
     func run(io: CommandIO) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: database, isDirectory: &isDirectory) else {
-            throw CommandError("no store at \(database); pass --db DIR or set FUTE_DB")
+        if let absence = try Self.absentStore(at: database) {
+            throw CommandError("no store at \(database) (\(absence)), so there is nothing to check; a store is created by its first "
+                               + "ingest (`fute-db ingest --db \(database) --space NAME FILE`), or pass --db DIR or set FUTE_DB to check an existing one")
         }
         let report: CheckReport
         do {

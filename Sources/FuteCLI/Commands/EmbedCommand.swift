@@ -59,7 +59,11 @@ struct EmbedCommand: FuteCommand {
         let progress = EncoderProgress(io: io, label: "encoding")
         let embeddings = encoder.encode(inputs) { progress.update($0, $1) }
         progress.finish()
-        for e in embeddings { io.print(FloatFormatting.jsonArray(e)) }
+        // Formatted before anything is printed: a bad embedding fails the command with no partial output.
+        let lines = try zip(embeddings, dataset.examples).map { embedding, example in
+            try FloatFormatting.jsonArray(embedding, file: file, line: example.line)
+        }
+        for line in lines { io.print(line) }
     }
 }
 
@@ -87,7 +91,15 @@ final class EncoderProgress: @unchecked Sendable {
 
 /// JSON text for float vectors (shortest round-trip decimal form).
 enum FloatFormatting {
-    static func jsonArray(_ values: [Float]) -> String {
-        "[" + values.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",") + "]"
+    /// The JSON array of `values`.
+    /// - Parameters:
+    ///   - file, line: the input line the vector was computed from, named in the error.
+    /// - Throws: ``CommandError`` when a value is NaN or infinite: JSON has no such numbers, and
+    ///   printing a stand-in would pass a broken embedding off as a real one.
+    static func jsonArray(_ values: [Float], file: String, line: Int) throws -> String {
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw CommandError("\(file):\(line): the encoder's output has a NaN or infinite value (dimension \(index) of \(values.count)); the encoder's weights are probably damaged — fetch the model again (Tools/fetch-minilm.sh DIR)")
+        }
+        return "[" + values.map { "\($0)" }.joined(separator: ",") + "]"
     }
 }
