@@ -22,7 +22,7 @@ extension DatabaseReader {
         let store = self.store
         return TaskSpaceSnapshot(space: name, metric: space.metric, comparison: space.comparison, dimension: space.dimension,
                                  entries: entries, observations: observations,
-                                 otherSpacesOf: { subject in ((try? store.read { try $0.spaces(of: subject) }) ?? []).filter { $0 != name } })
+                                 otherSpacesOf: { subject in try store.read { try $0.spaces(of: subject) }.filter { $0 != name } })
     }
 
     /// Subjects nearest to `subject` in `space` by the space's metric, filtered by kind and

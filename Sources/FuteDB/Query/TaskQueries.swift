@@ -37,8 +37,8 @@ public struct TaskSpaceSnapshot: Sendable {
     /// Observed transfer results (all metrics; filtered by `metric` where used).
     public let observations: [TransferRecord]
     /// For subjects that are not in this space: the other spaces that hold them (for the
-    /// "refuses to mix spaces" error).
-    public let otherSpacesOf: @Sendable (String) -> [String]
+    /// "refuses to mix spaces" error). A failure to read them is reported, not taken for "none".
+    public let otherSpacesOf: @Sendable (String) throws -> [String]
 
     /// The mean unit vector of the space's datasets when they are compared by centered cosine
     /// (``Comparison/centeredCosine``, a cosine space, at least ``minimumDatasetsForCentering``
@@ -51,7 +51,7 @@ public struct TaskSpaceSnapshot: Sendable {
 
     /// Creates a snapshot; `center` follows from `comparison` and the entries.
     public init(space: String, metric: Metric, comparison: Comparison = .metric, dimension: Int, entries: [TaskEntry],
-                observations: [TransferRecord] = [], otherSpacesOf: @escaping @Sendable (String) -> [String] = { _ in [] }) {
+                observations: [TransferRecord] = [], otherSpacesOf: @escaping @Sendable (String) throws -> [String] = { _ in [] }) {
         self.space = space
         self.metric = metric
         self.comparison = comparison
@@ -108,7 +108,14 @@ public struct TaskSpaceSnapshot: Sendable {
     ///   hold the subject: vectors of different spaces are never compared).
     public func entry(_ name: String, field: String = "subject") throws(FuteError) -> TaskEntry {
         if let entry = entries.first(where: { $0.name == name }) { return entry }
-        let others = otherSpacesOf(name)
+        let others: [String]
+        do {
+            others = try otherSpacesOf(name)
+        } catch let error as FuteError {
+            throw error
+        } catch {
+            throw FuteError(.storage, "subject \"\(name)\" has no embedding in space \"\(space)\", and the spaces that hold it could not be read: \(error)", field: field)
+        }
         if !others.isEmpty {
             throw FuteError(.notFound,
                             "subject \"\(name)\" has no embedding in space \"\(space)\" but has one in space\(others.count == 1 ? "" : "s") \(others.map { "\"\($0)\"" }.joined(separator: ", ")); vectors of different spaces are never compared — query one of those, or embed \"\(name)\" in \"\(space)\"",
