@@ -16,12 +16,7 @@ final class TaskRecordTests: XCTestCase {
 
     override func setUpWithError() throws {
         fute = try FuteProcess.locate()
-        let environment = ProcessInfo.processInfo.environment["FUTE_ENCODER_DIR"]
-        let candidates = [environment, FuteProcess.packageRoot.appendingPathComponent(".build/models/all-MiniLM-L6-v2").path].compactMap { $0 }
-        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("model.safetensors")) }) else {
-            throw XCTSkip("encoder weights not present (looked in \(candidates)); run Tools/fetch-minilm.sh .build/models/all-MiniLM-L6-v2")
-        }
-        encoder = found
+        encoder = try FuteProcess.encoderDirectory()
         scratch = try ScratchDirectory()
     }
 

@@ -16,6 +16,18 @@ public struct FuteProcess: Sendable {
     /// The executable that ``run(_:environment:in:)`` starts.
     public let url: URL
 
+    /// The MiniLM weights folder for tests that run the encoder: `FUTE_ENCODER_DIR`, else
+    /// `<package root>/.build/models/all-MiniLM-L6-v2`, the first that holds `model.safetensors`;
+    /// skips the test (visibly, saying where it looked) when neither does.
+    public static func encoderDirectory() throws -> String {
+        let environment = ProcessInfo.processInfo.environment["FUTE_ENCODER_DIR"]
+        let candidates = [environment, packageRoot.appendingPathComponent(".build/models/all-MiniLM-L6-v2").path].compactMap { $0 }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("model.safetensors")) }) else {
+            throw XCTSkip("encoder weights not present (looked in \(candidates)); run Tools/fetch-minilm.sh .build/models/all-MiniLM-L6-v2")
+        }
+        return found
+    }
+
     /// The package root (two levels above this file's folder).
     public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
