@@ -10,50 +10,25 @@ final class ConcurrencyTests: XCTestCase {
         let db = try FuteDatabase(path: makeStorePath(self))
         let batch = 10, batches = 20
         try db.write { try $0.createSpace(Space(name: "s", dimension: 4)) }
-        let failures = FailureLog()
-        let writerDone = DispatchSemaphore(value: 0)
-        let finished = DispatchSemaphore(value: 0)
-        let readers = 3
-        let writer = Thread {
-            do {
-                for b in 0..<batches {
-                    try db.write { db in
-                        for i in 0..<batch {
-                            let name = "t\(b * batch + i)"
-                            try db.upsertSubject(Subject(name: name, kind: .dataset))
-                            try db.putEmbedding(space: "s", subject: name, vector: [Float(b), Float(i), 1, 0])
-                        }
-                    }
+        let failures = race(readers: 3, timeout: 60, batches: batches, write: { b in
+            try db.write { db in
+                for i in 0..<batch {
+                    let name = "t\(b * batch + i)"
+                    try db.upsertSubject(Subject(name: name, kind: .dataset))
+                    try db.putEmbedding(space: "s", subject: name, vector: [Float(b), Float(i), 1, 0])
                 }
-            } catch { failures.add("writer: \(error)") }
-            for _ in 0..<readers { writerDone.signal() }
-            finished.signal()
-        }
-        let readerThreads = (0..<readers).map { r in
-            Thread {
-                var last = 0
-                var done = false
-                while !done {
-                    done = writerDone.wait(timeout: .now()) == .success
-                    do {
-                        try db.read { db in
-                            let count = try db.count(in: "s")
-                            let subjects = try db.subjects().count
-                            let found = try db.nearest(space: "s", vector: [1, 1, 1, 0], k: 1000, exact: true).count
-                            if count % batch != 0 || subjects != count || found != count || count < last {
-                                failures.add("reader \(r): count \(count), subjects \(subjects), found \(found), previous \(last)")
-                            }
-                            last = count
-                        }
-                    } catch { failures.add("reader \(r): \(error)"); done = true }
-                }
-                finished.signal()
             }
-        }
-        readerThreads.forEach { $0.start() }
-        writer.start()
-        for _ in 0..<(readers + 1) { XCTAssertEqual(finished.wait(timeout: .now() + 60), .success) }
-        XCTAssertEqual(failures.messages, [])
+        }, read: { last in
+            try db.read { db in
+                let count = try db.count(in: "s")
+                let subjects = try db.subjects().count
+                let found = try db.nearest(space: "s", vector: [1, 1, 1, 0], k: 1000, exact: true).count
+                defer { last = count }
+                guard count % batch != 0 || subjects != count || found != count || count < last else { return nil }
+                return "count \(count), subjects \(subjects), found \(found), previous \(last)"
+            }
+        })
+        XCTAssertEqual(failures, [])
         XCTAssertEqual(try db.read { try $0.count(in: "s") }, batch * batches)
     }
 
@@ -73,21 +48,42 @@ final class ConcurrencyTests: XCTestCase {
             }
         }
         // 3,000 > FilteredSearchPolicy's 2,000: unfiltered searches use the graph.
+        let failures = race(readers: 2, timeout: 120, batches: batches, write: { b in
+            try db.write { db in
+                for i in 0..<batch {
+                    let index = initial + b * batch + i
+                    try db.upsertSubject(Subject(name: "t\(index)", kind: .dataset))
+                    try db.putEmbedding(space: "s", subject: "t\(index)", vector: vectors[index])
+                }
+            }
+        }, read: { last in
+            try db.read { db in
+                let count = try db.count(in: "s")
+                let newest = "t\(count - 1)"
+                let found = try db.nearest(space: "s", vector: vectors[count - 1], k: 10).map(\.name)
+                defer { last = count }
+                guard (count - initial) % batch != 0 || count < last || !found.contains(newest) else { return nil }
+                return "count \(count), previous \(last), \(newest) not among \(found)"
+            }
+        })
+        XCTAssertEqual(failures, [])
+        try db.read { db in
+            XCTAssertEqual(try db.count(in: "s"), initial + batch * batches)
+            XCTAssertEqual(try db.nearest(space: "s", vector: vectors[initial + 5], k: 1).map(\.name), ["t\(initial + 5)"])
+        }
+    }
+
+    /// Runs `write(b)` for b in 0..<batches on one thread while `readers` threads call `read` in a
+    /// loop until the writer is done (each reader keeps its own `last`; `read` returns a failure
+    /// message or nil). Returns every failure, the writer's and readers' errors included.
+    private func race(readers: Int, timeout: Double, batches: Int, write: @escaping @Sendable (Int) throws -> Void,
+                      read: @escaping @Sendable (_ last: inout Int) throws -> String?) -> [String] {
         let failures = FailureLog()
         let writerDone = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
-        let readers = 2
         let writer = Thread {
             do {
-                for b in 0..<batches {
-                    try db.write { db in
-                        for i in 0..<batch {
-                            let index = initial + b * batch + i
-                            try db.upsertSubject(Subject(name: "t\(index)", kind: .dataset))
-                            try db.putEmbedding(space: "s", subject: "t\(index)", vector: vectors[index])
-                        }
-                    }
-                }
+                for b in 0..<batches { try write(b) }
             } catch { failures.add("writer: \(error)") }
             for _ in 0..<readers { writerDone.signal() }
             finished.signal()
@@ -98,15 +94,7 @@ final class ConcurrencyTests: XCTestCase {
                 while !done {
                     done = writerDone.wait(timeout: .now()) == .success
                     do {
-                        try db.read { db in
-                            let count = try db.count(in: "s")
-                            let newest = "t\(count - 1)"
-                            let found = try db.nearest(space: "s", vector: vectors[count - 1], k: 10).map(\.name)
-                            if (count - initial) % batch != 0 || count < last || !found.contains(newest) {
-                                failures.add("reader \(r): count \(count), previous \(last), \(newest) not among \(found)")
-                            }
-                            last = count
-                        }
+                        if let failure = try read(&last) { failures.add("reader \(r): \(failure)") }
                     } catch { failures.add("reader \(r): \(error)"); done = true }
                 }
                 finished.signal()
@@ -114,12 +102,8 @@ final class ConcurrencyTests: XCTestCase {
         }
         readerThreads.forEach { $0.start() }
         writer.start()
-        for _ in 0..<(readers + 1) { XCTAssertEqual(finished.wait(timeout: .now() + 120), .success) }
-        XCTAssertEqual(failures.messages, [])
-        try db.read { db in
-            XCTAssertEqual(try db.count(in: "s"), initial + batch * batches)
-            XCTAssertEqual(try db.nearest(space: "s", vector: vectors[initial + 5], k: 1).map(\.name), ["t\(initial + 5)"])
-        }
+        for _ in 0..<(readers + 1) { XCTAssertEqual(finished.wait(timeout: .now() + timeout), .success) }
+        return failures.messages
     }
 }
 
