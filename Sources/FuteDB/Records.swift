@@ -81,8 +81,8 @@ public struct Provenance: Codable, Sendable, Hashable {
         try c.encode(stored, forKey: .extra)
     }
 
-    /// The `extra` key that holds ``comparison`` in the stored layout.
-    static let comparisonKey = "comparison"
+    /// The `extra` key that holds ``comparison`` in the stored layout (and in task records).
+    public static let comparisonKey = "comparison"
 
     private enum CodingKeys: String, CodingKey { case method, encoder, encoderChecksum, seed, extra }
 

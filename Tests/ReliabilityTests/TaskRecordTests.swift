@@ -73,6 +73,16 @@ final class TaskRecordTests: XCTestCase {
             XCTAssertEqual(expected.count, space == "x" ? 2 + 24 : 2, "space \(space): task vectors (and example vectors)")
             XCTAssertEqual(try storedBits(viaRecords, space: space), expected, "space \(space): records store the direct ingest's bits")
         }
+        // A FUTE record carries its space's comparison: it joins the space a direct ingest made
+        // (same provenance) instead of being refused, and a space made from records compares alike.
+        let fute0 = scratch.path("f-0.record.jsonl")
+        XCTAssertTrue(try String(contentsOfFile: fute0, encoding: .utf8).contains("\"comparison\":\"centered-cosine\""))
+        try run(["ingest", "--db", direct, "--space", "f", fute0])
+        let provenances = try [direct, viaRecords].map { path in
+            try FuteDatabase(path: path).read { try XCTUnwrap($0.space(named: "f")).provenance }
+        }
+        XCTAssertEqual(provenances[0].comparison, .centeredCosine)
+        XCTAssertEqual(provenances[1], provenances[0])
         // Same subjects, metadata and provenance too: the two stores describe themselves alike.
         XCTAssertEqual(try fute.run(["stats", "--db", viaRecords]).stdout.split(separator: "\n").dropFirst(),
                        try fute.run(["stats", "--db", direct]).stdout.split(separator: "\n").dropFirst())

@@ -22,14 +22,17 @@ enum TaskRecordOutput {
         return OutputJSON.object(fields).rendered
     }
 
-    /// The provenance object: every field of ``Provenance``, seeds above 2⁵³ as decimal strings.
+    /// The provenance object: every field of ``Provenance``, seeds above 2⁵³ as decimal strings,
+    /// ``Provenance/comparison`` in `extra` as the store keeps it.
     static func provenance(_ p: Provenance) -> OutputJSON {
         var fields: [(String, OutputJSON)] = [("method", .string(p.method)), ("encoder", .string(p.encoder)),
                                               ("encoderChecksum", .string(p.encoderChecksum))]
         if let seed = p.seed {
             fields.append(("seed", seed <= TaskRecordReader.exactSeedLimit ? .int(Int(seed)) : .string(String(seed))))
         }
-        fields.append(("extra", .object(p.extra.keys.sorted().map { ($0, .string(p.extra[$0])) })))
+        var extra = p.extra
+        if p.comparison != .metric { extra[Provenance.comparisonKey] = p.comparison.rawValue }
+        fields.append(("extra", .object(extra.keys.sorted().map { ($0, .string(extra[$0])) })))
         return .object(fields)
     }
 

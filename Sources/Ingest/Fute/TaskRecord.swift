@@ -159,6 +159,14 @@ public enum TaskRecordReader {
                 provenance.extra[key] = try text("extra.\(key)", pairs[key]) ?? ""
             }
         }
+        // The comparison is typed in memory and kept in `extra` on disk, as the store keeps it.
+        if let raw = provenance.extra.removeValue(forKey: Provenance.comparisonKey) {
+            guard let comparison = Comparison(rawValue: raw) else {
+                throw fields.error(.wrongType, "provenance.extra.\(Provenance.comparisonKey)",
+                                   "field \"provenance.extra.\(Provenance.comparisonKey)\" must be one of \(Comparison.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(raw)\"")
+            }
+            provenance.comparison = comparison
+        }
         return provenance
     }
 
