@@ -13,7 +13,7 @@ let package = Package(
     name: "fute-db",
     products: [
         .library(name: "FuteDB", targets: ["FuteDB"]),
-        .library(name: "FuteIngest", targets: ["Ingest"]),
+        .library(name: "FuteIngest", targets: ["Readers", "Encoder", "Embedders", "Ingest"]),
         .executable(name: "fute-db", targets: ["fute-db"]),
         .executable(name: "fute-bench", targets: ["fute-bench"]),
     ],
@@ -24,12 +24,18 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: nativeSwift, linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Index", dependencies: ["Kernels", "Storage"], swiftSettings: nativeSwift),
         .target(name: "FuteDB", dependencies: ["Storage", "Kernels", "Index"]),
-        .target(name: "Ingest", dependencies: ["FuteDB", "Kernels"], swiftSettings: nativeSwift),
-        .target(name: "FuteCLI", dependencies: ["FuteDB", "Ingest"]),
+        // Ingestion, in three layers that never touch LMDB: file readers (vectors, datasets,
+        // observations); the MiniLM encoder; the embedders (TextEmb, FUTE DTE/MTE), which compute
+        // vectors and use FuteDB only for its value types. `Ingest` is the store glue.
+        .target(name: "Readers"),
+        .target(name: "Encoder", dependencies: ["Readers", "Kernels"], swiftSettings: nativeSwift),
+        .target(name: "Embedders", dependencies: ["Readers", "Encoder", "Kernels", "FuteDB"], swiftSettings: nativeSwift),
+        .target(name: "Ingest", dependencies: ["Readers", "Encoder", "Embedders", "FuteDB"]),
+        .target(name: "FuteCLI", dependencies: ["FuteDB", "Readers", "Encoder", "Embedders", "Ingest"]),
         .executableTarget(name: "fute-db", dependencies: ["FuteCLI"]),
         .target(name: "CReference", path: "Benchmarks/CReference",
                 cSettings: [.unsafeFlags(["-O3", "-march=native"])]),
-        .executableTarget(name: "fute-bench", dependencies: ["FuteDB", "Ingest", "Kernels", "Index", "CReference"],
+        .executableTarget(name: "fute-bench", dependencies: ["FuteDB", "Readers", "Encoder", "Embedders", "Ingest", "Kernels", "Index", "CReference"],
                           path: "Benchmarks/fute-bench", swiftSettings: nativeSwift),
         // Helpers shared by the test targets that run the `fute-db` binary (not a product).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -37,9 +43,9 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Kernels", "Storage", "TestSupport"]),
         .testTarget(name: "FuteDBTests", dependencies: ["FuteDB", "Storage", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "FuteDB"]),
-        .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB", "TestSupport"]),
-        .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Ingest", "Storage", "Index", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Readers", "Encoder", "Embedders", "Ingest", "FuteDB"]),
+        .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB", "Readers", "TestSupport"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Storage", "Index", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -33,7 +33,7 @@ all=(jsonl npy vecs safetensors vocab dataset hnsw)
 
 out=.build/fuzz
 mkdir -p "$out/modules" "$out/artifacts"
-flags=(-parse-as-library -sanitize=fuzzer,address -O -g -swift-version 6 -I "$out/modules")
+flags=(-parse-as-library -sanitize=fuzzer,address -O -g -swift-version 6 -package-name fute_db -I "$out/modules")
 
 # build_module NAME C-MODULE-DIR... -- SOURCES...  → a static library + module for the next step.
 build_module() {
@@ -56,9 +56,9 @@ if grep -q '^import Storage' Sources/Index/*.swift; then
   index_includes+=(Sources/CLMDB); index_libs+=(-lStorage -llmdb)
 fi
 build_module Index "${index_includes[@]}" -- Sources/Index/*.swift
-# The readers, safetensors, tokenizer and dataset reader as one module (they need only Kernels).
-build_module IngestReaders Sources/COpenBLAS -- Sources/Ingest/Readers/*.swift Sources/Ingest/Encoder/*.swift Sources/Ingest/Tasks/*.swift \
-  Sources/Ingest/Fute/SplitMix64.swift
+# The file and dataset readers, and the encoder (safetensors, tokenizer): they need only Kernels.
+build_module Readers -- Sources/Readers/Files/*.swift Sources/Readers/Tasks/*.swift
+build_module Encoder Sources/COpenBLAS -- Sources/Encoder/*.swift
 
 build_target() {
   local target=$1 module source
@@ -75,7 +75,7 @@ build_target() {
     swiftc "${flags[@]}" -I Sources/COpenBLAS -I Sources/CLMDB -L "$out/modules" "${index_libs[@]}" -lopenblas \
       Tests/Fuzz/FuzzSupport.swift "Tests/Fuzz/$source.swift" -o "$bin"
   else
-    swiftc "${flags[@]}" -I Sources/COpenBLAS -L "$out/modules" -lIngestReaders -lKernels -lopenblas \
+    swiftc "${flags[@]}" -I Sources/COpenBLAS -L "$out/modules" -lEncoder -lReaders -lKernels -lopenblas \
       Tests/Fuzz/FuzzSupport.swift "Tests/Fuzz/$source.swift" -o "$bin"
   fi
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Ingest
 import Kernels
+import Readers
 
 /// A row-major matrix of float vectors.
 struct Matrix {

@@ -1,5 +1,6 @@
+import Encoder
 import Foundation
-import Ingest
+import Readers
 
 /// `fute-bench encoder`: sentences/s of the Swift MiniLM encoder, tokenization included, the same
 /// measurement `Tools/compare-encoder-torch.sh` makes for PyTorch (same sentences, same threads).

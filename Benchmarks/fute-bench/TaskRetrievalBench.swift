@@ -1,7 +1,9 @@
+import Embedders
+import Encoder
 import Foundation
 import FuteDB
-import Ingest
 import Kernels
+import Readers
 
 /// `fute-bench tasks`: how well FUTE DTEs retrieve same-family tasks, over data samples × surrogate seeds.
 ///

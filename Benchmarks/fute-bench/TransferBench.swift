@@ -1,3 +1,5 @@
+import Embedders
+import Encoder
 import Foundation
 import FuteDB
 import Ingest

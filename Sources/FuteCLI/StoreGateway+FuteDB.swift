@@ -1,6 +1,8 @@
+import Embedders
 import Foundation
 import FuteDB
 import Ingest
+import Readers
 
 /// The commands' store, backed by `FuteDatabase` (LMDB). The only file in FuteCLI that calls
 /// the FuteDB store API.
@@ -23,13 +25,16 @@ final class FuteDBGateway: StoreGateway {
     }
 
     func space(_ name: String) throws -> SpaceInfo {
-        try database.read { reader in
-            if let space = try reader.space(named: name) { return Self.info(space) }
-            let known = try reader.spaces().map(\.name).sorted()
-            let hint = known.isEmpty ? "the store has no spaces yet; create one with fute-db ingest --space \(name) FILE"
-                                     : "spaces: \(known.joined(separator: ", "))"
-            throw CommandError("unknown space '\(name)'; \(hint)")
-        }
+        try database.read { reader in Self.info(try Self.requireSpace(name, in: reader)) }
+    }
+
+    /// The space named `name`, or the CLI's error listing the spaces there are.
+    private static func requireSpace(_ name: String, in reader: DatabaseReader) throws -> Space {
+        if let space = try reader.space(named: name) { return space }
+        let known = try reader.spaces().map(\.name).sorted()
+        let hint = known.isEmpty ? "the store has no spaces yet; create one with fute-db ingest --space \(name) FILE"
+                                 : "spaces: \(known.joined(separator: ", "))"
+        throw CommandError("unknown space '\(name)'; \(hint)")
     }
 
     private static func info(_ space: Space) -> SpaceInfo {
@@ -133,10 +138,11 @@ final class FuteDBGateway: StoreGateway {
         }
     }
 
-    func transferRanking(space: String, target: String, k: Int, sources: String?, metric: String, neighbours: Int) throws -> TransferRanking {
+    func transferRanking(space: String, target: String, k: Int, sources: SubjectKind?, metric: String,
+                         neighbours: Int) throws -> (SpaceInfo, TransferRanking) {
         try database.read { reader in
-            try reader.transferSources(space: space, target: target, k: k, sources: sources.flatMap(SubjectKind.init(rawValue:)),
-                                       metric: metric, neighbours: neighbours)
+            let info = Self.info(try Self.requireSpace(space, in: reader))
+            return (info, try reader.transferSources(space: space, target: target, k: k, sources: sources, metric: metric, neighbours: neighbours))
         }
     }
 

@@ -1,6 +1,7 @@
+import Embedders
 import Foundation
 import FuteDB
-import Ingest
+import Readers
 
 /// A space as the commands show it.
 struct SpaceInfo: Sendable, Equatable {
@@ -75,7 +76,7 @@ protocol StoreGateway {
     /// `eval`: the library's evaluation of the similarity and blended rankings against `truth` (default: the stored observations).
     func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport
     /// `query transfer`: the library's ranking of sources for `target`, in one read transaction.
-    func transferRanking(space: String, target: String, k: Int, sources: String?, metric: String, neighbours: Int) throws -> TransferRanking
+    func transferRanking(space: String, target: String, k: Int, sources: SubjectKind?, metric: String, neighbours: Int) throws -> (SpaceInfo, TransferRanking)
     /// Validates that every source and target exists (errors name `file`:line), then writes in one transaction.
     func addObservations(_ records: [ObservationRecord], file: String) throws
     func observations() throws -> [TransferRecord]

@@ -1,6 +1,6 @@
+import Readers
 import XCTest
 @testable import FuteDB
-import Ingest
 
 /// The readers check names against the store's limits before writing; the numbers must agree.
 final class NameLimitsTests: XCTestCase {

@@ -1,6 +1,6 @@
-// libFuzzer target: JSONL vector records and observed-transfer records (Ingest/Readers).
+// libFuzzer target: JSONL vector records and observed-transfer records (Readers).
 // Post-conditions on success: every vector is non-empty, finite and of one dimension; names unique.
-import IngestReaders  // Ingest/Readers, Encoder, Tasks compiled as one module by Tools/fuzz.sh
+import Readers  // built as a module by Tools/fuzz.sh
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSONL(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

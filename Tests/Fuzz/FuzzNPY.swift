@@ -1,5 +1,5 @@
 // libFuzzer target: .npy reader. On success: rows of one non-zero width, finite values.
-import IngestReaders  // Ingest/Readers, Encoder, Tasks compiled as one module by Tools/fuzz.sh
+import Readers  // built as a module by Tools/fuzz.sh
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNPY(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,5 +1,5 @@
-// libFuzzer target: dataset / predictions JSONL reader used by `ingest --dataset` (Ingest/Tasks).
-import IngestReaders  // Ingest/Readers, Encoder, Tasks compiled as one module by Tools/fuzz.sh
+// libFuzzer target: dataset / predictions JSONL reader used by `ingest --dataset` (Readers/Tasks).
+import Readers  // built as a module by Tools/fuzz.sh
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTaskDataset(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

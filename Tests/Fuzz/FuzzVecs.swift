@@ -1,5 +1,5 @@
 // libFuzzer target: .fvecs and .ivecs readers. On success: one positive dimension, finite floats.
-import IngestReaders  // Ingest/Readers, Encoder, Tasks compiled as one module by Tools/fuzz.sh
+import Readers  // built as a module by Tools/fuzz.sh
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVecs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

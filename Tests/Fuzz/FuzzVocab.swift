@@ -1,6 +1,6 @@
 // libFuzzer target: vocab.txt loading and WordPiece tokenization of arbitrary text.
 // The first line of the input (if any) is the vocabulary file, the rest is text to tokenize.
-import IngestReaders  // Ingest/Readers, Encoder, Tasks compiled as one module by Tools/fuzz.sh
+import Encoder  // built as a module by Tools/fuzz.sh
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzVocab(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Embedders
+@testable import Encoder
+@testable import Readers
 
 final class AttentionSurrogateTests: XCTestCase {
     /// A small random post-LN layer: d = 8, 2 heads, inner width 12.

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
 import Kernels
-@testable import Ingest
+import XCTest
+@testable import Encoder
+@testable import Readers
 
 /// The SIMD attention against a plain triple loop of the textbook definition, softmax(q·kᵀ/√d)·v per
 /// sequence and head, on packed sequences of awkward lengths (1, partial and whole SIMD blocks, more

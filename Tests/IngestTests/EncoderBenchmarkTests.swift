@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Encoder
+@testable import Readers
 
 final class EncoderBenchmarkTests: XCTestCase {
     /// Not a timed test: checks the benchmark runs and counts what it encoded; prints the figure.

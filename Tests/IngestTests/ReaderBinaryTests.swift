@@ -1,5 +1,5 @@
 import XCTest
-@testable import Ingest
+@testable import Readers
 
 final class ReaderBinaryTests: XCTestCase {
     let expected: [[Float]] = (0..<3).map { row in (0..<4).map { Float(row * 4 + $0) / 4 - 1 } }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Ingest
+@testable import Readers
 
 final class ReaderJSONLinesTests: XCTestCase {
     func read(_ text: String) throws -> VectorFile {

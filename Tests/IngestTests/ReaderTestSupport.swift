@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Readers
 
 /// A temporary directory per test, removed afterwards.
 final class ReaderScratch {

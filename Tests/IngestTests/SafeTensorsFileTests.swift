@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Encoder
 
 final class SafeTensorsFileTests: XCTestCase {
     var directory: URL!

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Embedders
+@testable import Readers
 
 final class SurrogateTrainerTests: XCTestCase {
     /// Synthetic unit-length features in d = 16 whose class depends on the first coordinate.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Embedders
+@testable import Readers
 
 final class TaskDatasetTests: XCTestCase {
     var directory: URL!

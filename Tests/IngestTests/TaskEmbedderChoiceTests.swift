@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Embedders
+@testable import Encoder
+@testable import Readers
 
 /// Multiple-choice datasets through `TaskEmbedder` (needs the encoder weights; skipped without them).
 final class TaskEmbedderChoiceTests: XCTestCase {

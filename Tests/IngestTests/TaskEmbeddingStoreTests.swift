@@ -1,6 +1,7 @@
 import Foundation
 import FuteDB
 import XCTest
+@testable import Embedders
 @testable import Ingest
 
 final class TaskEmbeddingStoreTests: XCTestCase {

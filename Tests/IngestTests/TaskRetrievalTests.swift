@@ -1,7 +1,9 @@
 import Foundation
 import FuteDB
 import XCTest
-@testable import Ingest
+@testable import Embedders
+@testable import Encoder
+@testable import Readers
 
 /// Real-data checks on `../shared/data/tasks` (skipped when absent): 300 examples per task.
 final class TaskRetrievalTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Encoder
+@testable import Readers
 
 final class TextEncoderTests: XCTestCase {
     struct Reference: Decodable {

@@ -1,7 +1,9 @@
 import Foundation
-import XCTest
 import FuteDB
+import XCTest
+@testable import Encoder
 @testable import Ingest
+@testable import Readers
 
 /// `TransferBenchmark` (what `fute-bench transfer` prints) end to end on a small fixture, and its
 /// metrics against hand computation.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Ingest
+@testable import Encoder
+@testable import Readers
 
 final class WordPieceTokenizerTests: XCTestCase {
     /// A tiny vocabulary; ids are the positions.

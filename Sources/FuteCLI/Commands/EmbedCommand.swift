@@ -1,5 +1,6 @@
+import Encoder
 import Foundation
-import Ingest
+import Readers
 
 /// `fute-db embed`: sentence embeddings (or token ids) of JSONL texts, one JSON array per line.
 struct EmbedCommand: FuteCommand {

@@ -1,6 +1,6 @@
 import Foundation
 import FuteDB
-import Ingest
+import Readers
 
 /// `fute-db eval`: how good are the transferability rankings, against observed results.
 struct EvalCommand: FuteCommand {

@@ -1,6 +1,7 @@
+import Embedders
 import Foundation
 import FuteDB
-import Ingest
+import Readers
 
 /// Another input mode for `fute-db ingest`, contributed by another module (e.g. the encoder's
 /// `--dataset DIR` / `--predictions FILE`). Its options join ingest's option table and help;

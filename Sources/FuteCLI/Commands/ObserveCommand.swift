@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+import Readers
 
 /// `fute-db observe`: store observed transfer results.
 struct ObserveCommand: FuteCommand {

@@ -1,6 +1,6 @@
 import Foundation
 import FuteDB
-import Ingest
+import Readers
 
 /// `fute-db query`: nearest subjects to a stored subject, a vector, or a file of vectors.
 struct QueryCommand: FuteCommand {

@@ -1,6 +1,8 @@
+import Embedders
+import Encoder
 import Foundation
 import FuteDB
-import Ingest
+import Readers
 
 /// `fute-db ingest --dataset FILE` (DTE or TextEmb) and `--predictions FILE` (MTE): embed a
 /// labelled dataset or a model's predictions with the encoder and store the task embedding.

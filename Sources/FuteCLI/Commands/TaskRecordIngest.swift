@@ -1,6 +1,6 @@
+import Embedders
 import Foundation
 import FuteDB
-import Ingest
 
 /// Task records (``TaskRecord``) as JSON lines: written by `fute-db ingest --dataset F --out R.jsonl`,
 /// stored by `fute-db ingest R.jsonl --space S`.

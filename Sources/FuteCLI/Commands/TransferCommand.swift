@@ -28,7 +28,7 @@ struct TransferCommand: FuteCommand {
             ])
     }
 
-    let database: String, space: String, target: String, k: Int, sources: String?, metric: String, neighbours: Int, json: Bool
+    let database: String, space: String, target: String, k: Int, sources: SubjectKind?, metric: String, neighbours: Int, json: Bool
 
     init(parsing arguments: ParsedArguments, io: CommandIO) throws {
         database = CommonOptions.databasePath(arguments, io: io)
@@ -37,7 +37,7 @@ struct TransferCommand: FuteCommand {
         self.target = target
         k = try arguments.integer("k", default: 10)
         let sources = try arguments.choice("sources", ["dataset", "model", "all"], default: "dataset")
-        self.sources = sources == "all" ? nil : sources
+        self.sources = sources.flatMap(SubjectKind.init(rawValue:))  // "all" is no kind: every subject
         metric = arguments.value("metric") ?? "score"
         neighbours = try arguments.integer("neighbours", default: TransferQueries.defaultNeighbours, minimum: 0)
         json = arguments.flag("json")
@@ -45,8 +45,7 @@ struct TransferCommand: FuteCommand {
 
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
-        let info = try store.space(space)
-        let ranking = try store.transferRanking(space: space, target: target, k: k, sources: sources, metric: metric, neighbours: neighbours)
+        let (info, ranking) = try store.transferRanking(space: space, target: target, k: k, sources: sources, metric: metric, neighbours: neighbours)
         let rows = ranking.rows
         if json {
             io.print(OutputJSON.array(rows.map { row in

@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+import Readers
 
 /// `fute-db unsupervised`: sample the unsupervised inputs U that models are run on for MTEs.
 struct UnsupervisedCommand: FuteCommand {

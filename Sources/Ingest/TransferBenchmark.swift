@@ -1,5 +1,8 @@
+import Embedders
+import Encoder
 import Foundation
 import FuteDB
+import Readers
 
 /// Transfer rankings measured against real transfer results (e.g. TaskWeb): what
 /// `fute-bench transfer` runs, and what its test runs on a small fixture.

@@ -1,5 +1,7 @@
+import Encoder
 import Foundation
 import Kernels
+import Readers
 
 /// The FUTE surrogate whose trainable part is the attention of the encoder's last transformer layer
 /// (query, key, value and output projections, weights and biases); every other weight stays frozen.

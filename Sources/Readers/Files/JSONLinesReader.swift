@@ -6,6 +6,11 @@ public struct JSONLine: Sendable, Equatable {
     public var line: Int
     /// The object on that line.
     public var object: [String: ParsedJSON]
+
+    package init(line: Int, object: [String: ParsedJSON]) {
+        self.line = line
+        self.object = object
+    }
 }
 
 /// Reads JSON Lines files: one JSON object per line.

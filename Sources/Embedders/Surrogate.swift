@@ -1,6 +1,8 @@
+import Encoder
 import Foundation
 import FuteDB
 import Kernels
+import Readers
 
 /// The trainable part of the FUTE surrogate and how it is trained. Everything here is part of a
 /// space's identity: two embeddings are comparable only when made with equal settings.

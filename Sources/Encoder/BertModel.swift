@@ -72,14 +72,15 @@ public struct EncoderError: Error, CustomStringConvertible, Sendable {
 /// (SIMD8 loops, no per-head BLAS calls). That is what an attention mask does for a padded batch,
 /// without computing the padded positions.
 public struct BertModel: Sendable {
-    struct Layer: Sendable {
-        var qkvWeight: [Float]   // [3H, H]: query, key, value stacked
-        var qkvBias: [Float]     // [3H]
-        var attentionOutWeight: [Float], attentionOutBias: [Float]
-        var attentionNormWeight: [Float], attentionNormBias: [Float]
-        var intermediateWeight: [Float], intermediateBias: [Float]
-        var outputWeight: [Float], outputBias: [Float]
-        var outputNormWeight: [Float], outputNormBias: [Float]
+    /// One transformer layer's weights (package-visible: the FUTE surrogate trains the last one).
+    package struct Layer: Sendable {
+        package var qkvWeight: [Float]   // [3H, H]: query, key, value stacked
+        package var qkvBias: [Float]     // [3H]
+        package var attentionOutWeight: [Float], attentionOutBias: [Float]
+        package var attentionNormWeight: [Float], attentionNormBias: [Float]
+        package var intermediateWeight: [Float], intermediateBias: [Float]
+        package var outputWeight: [Float], outputBias: [Float]
+        package var outputNormWeight: [Float], outputNormBias: [Float]
     }
 
     /// The architecture.
@@ -87,7 +88,7 @@ public struct BertModel: Sendable {
     let wordEmbeddings: [Float], positionEmbeddings: [Float], typeEmbeddings: [Float]
     let embeddingNormWeight: [Float], embeddingNormBias: [Float]
     /// `var` so that a copy can drop its top layers (`TextEncoder.hiddenStates(_:droppingLastLayers:)`).
-    var layers: [Layer]
+    package var layers: [Layer]
 
     /// Loads the weights from a safetensors file (names with or without a `bert.` prefix).
     public init(configuration c: BertConfiguration, weights file: SafeTensorsFile) throws {
@@ -404,7 +405,7 @@ public struct BertModel: Sendable {
 
     /// out[rows×outWidth] = input · weightᵀ + bias (+ `adding`, same shape as `out`, when given)
     /// (PyTorch `Linear` layout: weight is [out, in]).
-    static func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
+    package static func linear(_ input: [Float], rows: Int, inWidth: Int, weight: [Float], bias: [Float], outWidth: Int,
                        adding residual: [Float]? = nil, into out: inout [Float]) {
         out.withUnsafeMutableBufferPointer { o in
             bias.withUnsafeBufferPointer { b in

@@ -1,4 +1,5 @@
 import Foundation
+import Readers
 import Kernels
 
 /// Measures encoder throughput (sentences/s) the way `Tools/compare-encoder-torch.sh` measures

@@ -1,17 +1,7 @@
+import Embedders
 import Foundation
 import FuteDB
-
-extension EmbeddingProvenance {
-    /// The space provenance FuteDB records: method, encoder, weights checksum, seed, and the
-    /// surrogate settings in `extra` (all of them define the space for FUTE).
-    public var spaceProvenance: Provenance {
-        guard method == .fute else {
-            return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum)
-        }
-        return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum, seed: surrogate.seed,
-                          comparison: surrogate.comparison, extra: surrogate.recordedFields)
-    }
-}
+import Readers
 
 /// Stores task embeddings through FuteDB's public API, in spaces that record how their vectors
 /// were made (`Space.provenance`): a space made with another encoder, method or seed is refused.
@@ -76,7 +66,7 @@ public enum TaskEmbeddingStore {
                     try check(existing, against: record.provenance, dimension: record.vector.count)
                 } else {
                     try writer.createSpace(Space(name: space, dimension: record.vector.count, metric: .cosine, provenance: record.provenance,
-                                                 index: index ?? Space(name: space, dimension: 1).index))
+                                                 index: index ?? IndexParameters()))
                 }
                 var merged = try writer.subject(named: record.name)?.metadata.objectValue ?? [:]
                 for (key, value) in record.metadata { merged[key] = value }

@@ -1,5 +1,7 @@
+import Encoder
 import Foundation
 import FuteDB
+import Readers
 
 /// A task embedding computed without a store (`fute-db ingest --dataset F --out R.jsonl`), to be
 /// stored later, possibly by another machine (`fute-db ingest R.jsonl --space S`).

@@ -1,5 +1,7 @@
+import Encoder
 import Foundation
 import Kernels
+import Readers
 
 /// Multinomial logistic regression on sentence embeddings: a small stand-in for "a model" when
 /// demonstrating or testing model task embeddings (train it on one task, run it as a black box on U).

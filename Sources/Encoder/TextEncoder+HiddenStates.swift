@@ -1,4 +1,5 @@
 import Foundation
+import Readers
 
 extension TextEncoder {
     /// Per-input token hidden states (`tokens × dimension`, row-major, `[CLS]`/`[SEP]` included) that

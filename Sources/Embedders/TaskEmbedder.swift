@@ -1,5 +1,7 @@
+import Encoder
 import Foundation
 import FuteDB
+import Readers
 
 /// How a task embedding is made.
 public enum TaskEmbeddingMethod: String, Sendable, Codable, CaseIterable {
@@ -216,5 +218,17 @@ public struct TaskEmbedder: Sendable {
 
     func encode(_ dataset: TaskDataset, progress: ((String, Int, Int) -> Void)?) -> [[Float]] {
         encoder.encode(dataset.examples.map(\.input)) { done, total in progress?("encoding", done, total) }
+    }
+}
+
+extension EmbeddingProvenance {
+    /// The space provenance FuteDB records: method, encoder, weights checksum, seed, and the
+    /// surrogate settings in `extra` (all of them define the space for FUTE).
+    public var spaceProvenance: Provenance {
+        guard method == .fute else {
+            return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum)
+        }
+        return Provenance(method: method.rawValue, encoder: encoder, encoderChecksum: encoderChecksum, seed: surrogate.seed,
+                          comparison: surrogate.comparison, extra: surrogate.recordedFields)
     }
 }
