@@ -33,7 +33,7 @@ all=(jsonl npy vecs safetensors vocab dataset hnsw)
 
 out=.build/fuzz
 mkdir -p "$out/modules" "$out/artifacts"
-flags=(-parse-as-library -sanitize=fuzzer,address -O -g -swift-version 6 -I "$out/modules")
+flags=(-parse-as-library -package-name fute_db -sanitize=fuzzer,address -O -g -swift-version 6 -I "$out/modules")
 
 # build_module NAME C-MODULE-DIR... -- SOURCES...  → a static library + module for the next step.
 build_module() {

@@ -221,7 +221,7 @@ public final class HNSWWriter {
     }
 
     /// Inserts a row-major matrix of vectors under consecutive keys from `firstKey`.
-    public func insert(rows: UnsafeBufferPointer<Float>, firstKey: UInt64) throws {
+    package func insert(rows: UnsafeBufferPointer<Float>, firstKey: UInt64) throws {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         let d = store.dimension
         guard rows.count % d == 0, let base = rows.baseAddress else { return }
@@ -266,7 +266,7 @@ public final class HNSWSearcher {
     }
 
     /// The `k` nearest stored vectors to the `dimension` floats at `query`.
-    public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
+    package func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
         precondition(isValid, "an HNSWSearcher was used after its closure returned")
         let store = self.store
         if filter == nil {
