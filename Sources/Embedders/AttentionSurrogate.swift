@@ -54,7 +54,12 @@ struct LayerTrainer {
     let d: Int, heads: Int, inner: Int, epsilon: Float, outputs: Int
     var qkvWeight: [Float], qkvBias: [Float], outWeight: [Float], outBias: [Float]
     var head: [Float], headBias: [Float]
-    var adam: [Adam]
+    var adam: AdamStates
+
+    /// Adam's moments, one per trained parameter (named as the parameters).
+    struct AdamStates {
+        var qkvWeight: Adam, qkvBias: Adam, outWeight: Adam, outBias: Adam, head: Adam, headBias: Adam
+    }
 
     init(layer: BertModel.Layer, hiddenSize: Int, headCount: Int, intermediateSize: Int, epsilon: Float, outputs: Int) {
         self.layer = layer
@@ -63,51 +68,133 @@ struct LayerTrainer {
         qkvWeight = layer.qkvWeight; qkvBias = layer.qkvBias
         outWeight = layer.attentionOutWeight; outBias = layer.attentionOutBias
         head = [Float](repeating: 0, count: outputs * hiddenSize); headBias = [Float](repeating: 0, count: outputs)
-        adam = [qkvWeight.count, qkvBias.count, outWeight.count, outBias.count, head.count, headBias.count].map { Adam(count: $0) }
+        adam = AdamStates(qkvWeight: Adam(count: qkvWeight.count), qkvBias: Adam(count: qkvBias.count),
+                          outWeight: Adam(count: outWeight.count), outBias: Adam(count: outBias.count),
+                          head: Adam(count: head.count), headBias: Adam(count: headBias.count))
     }
 
-    /// Gradients of the mean loss over a minibatch, in the order qkvWeight, qkvBias, outWeight, outBias, head, headBias.
+    /// The mean loss over a minibatch and its gradient for each trained parameter (named as the parameters).
     struct Gradients {
         var loss: Float
-        var parameters: [[Float]]
+        /// Query, key and value projection weights, stacked: [3d, d].
+        var qkvWeight: [Float]
+        /// Query, key and value biases: [3d].
+        var qkvBias: [Float]
+        /// Attention output projection weight: [d, d].
+        var outWeight: [Float]
+        /// Attention output projection bias: [d].
+        var outBias: [Float]
+        /// Task head weight: [outputs, d].
+        var head: [Float]
+        /// Task head bias: [outputs].
+        var headBias: [Float]
     }
 
     /// One Adam step on a minibatch (`states[i]`: tokens × d), mean loss over the batch.
     mutating func step(states: [[Float]], targets: [Float], regression: Bool, learningRate: Float) {
-        let g = gradients(states: states, targets: targets, regression: regression).parameters
-        adam[0].step(&qkvWeight, gradient: g[0], learningRate: learningRate)
-        adam[1].step(&qkvBias, gradient: g[1], learningRate: learningRate)
-        adam[2].step(&outWeight, gradient: g[2], learningRate: learningRate)
-        adam[3].step(&outBias, gradient: g[3], learningRate: learningRate)
-        adam[4].step(&head, gradient: g[4], learningRate: learningRate)
-        adam[5].step(&headBias, gradient: g[5], learningRate: learningRate)
+        let g = gradients(states: states, targets: targets, regression: regression)
+        adam.qkvWeight.step(&qkvWeight, gradient: g.qkvWeight, learningRate: learningRate)
+        adam.qkvBias.step(&qkvBias, gradient: g.qkvBias, learningRate: learningRate)
+        adam.outWeight.step(&outWeight, gradient: g.outWeight, learningRate: learningRate)
+        adam.outBias.step(&outBias, gradient: g.outBias, learningRate: learningRate)
+        adam.head.step(&head, gradient: g.head, learningRate: learningRate)
+        adam.headBias.step(&headBias, gradient: g.headBias, learningRate: learningRate)
     }
 
     /// Loss and gradients on a minibatch: forward through the layer, readout and head, then backward.
-    func gradients(states: [[Float]], targets yb: [Float], regression: Bool) -> Gradients {
-        let lengths = states.map { $0.count / d }
-        let n = lengths.reduce(0, +), m = states.count
-        let dh = d / heads, scale = 1 / Float(dh).squareRoot()
-        var starts: [Int] = [], probStarts: [Int] = []
-        var row = 0, probTotal = 0
-        for t in lengths { starts.append(row); probStarts.append(probTotal); row += t; probTotal += heads * t * t }
-        let x = states.flatMap { $0 }
+    func gradients(states: [[Float]], targets: [Float], regression: Bool) -> Gradients {
+        let batch = PackedBatch(states: states, hiddenSize: d, heads: heads)
+        let attention = attentionForward(batch)
+        let layerOutput = restOfLayerForward(attention.context, batch)
+        let readout = readoutForward(layerOutput.output, batch)
+        let (loss, dLogits) = headLoss(readout.embeddings, rows: batch.sequences, targets: targets, regression: regression)
+        let headGradients = headBackward(dLogits, readout.embeddings, rows: batch.sequences)
+        let dOutput = readoutBackward(headGradients.dEmbeddings, readout, batch)
+        let dAttentionOutput = restOfLayerBackward(dOutput, layerOutput, batch)
+        let output = outputProjectionBackward(dAttentionOutput, context: attention.context, batch)
+        let dqkv = attentionBackward(output.dContext, attention, batch)
+        let qkv = qkvProjectionBackward(dqkv, batch)
+        return Gradients(loss: loss, qkvWeight: qkv.weight, qkvBias: qkv.bias, outWeight: output.weight, outBias: output.bias,
+                         head: headGradients.weight, headBias: headGradients.bias)
+    }
 
-        // Forward.
+    // MARK: Forward
+
+    /// A minibatch packed into token rows, sequences one after another.
+    struct PackedBatch {
+        let lengths: [Int]
+        /// First row of each sequence.
+        let starts: [Int]
+        /// Offset of each sequence's attention probabilities (heads × t × t) in the packed array.
+        let probabilityStarts: [Int]
+        let probabilityCount: Int
+        /// Token rows of all sequences.
+        let rows: Int
+        /// All rows, `rows × d`.
+        let x: [Float]
+        var sequences: Int { lengths.count }
+
+        init(states: [[Float]], hiddenSize d: Int, heads: Int) {
+            lengths = states.map { $0.count / d }
+            var starts: [Int] = [], probabilityStarts: [Int] = []
+            var row = 0, probabilityTotal = 0
+            for t in lengths { starts.append(row); probabilityStarts.append(probabilityTotal); row += t; probabilityTotal += heads * t * t }
+            self.starts = starts
+            self.probabilityStarts = probabilityStarts
+            probabilityCount = probabilityTotal
+            rows = row
+            x = states.flatMap { $0 }
+        }
+    }
+
+    /// Self-attention activations the backward pass needs.
+    struct AttentionActivations {
+        /// `[q | k | v]` per row: rows × 3d.
+        var qkv: [Float]
+        /// softmax(q·kᵀ·scale) per sequence and head.
+        var probabilities: [Float]
+        /// probabilities · v, heads side by side: rows × d.
+        var context: [Float]
+    }
+
+    private var headWidth: Int { d / heads }
+    private var scale: Float { 1 / Float(headWidth).squareRoot() }
+
+    /// q, k, v projections, then softmax(q·kᵀ·scale)·v per sequence and head.
+    private func attentionForward(_ batch: PackedBatch) -> AttentionActivations {
+        let n = batch.rows, dh = headWidth, scale = scale
         var qkv = [Float](repeating: 0, count: n * 3 * d)
-        BertModel.linear(x, rows: n, inWidth: d, weight: qkvWeight, bias: qkvBias, outWidth: 3 * d, into: &qkv)
-        var probs = [Float](repeating: 0, count: probTotal)
+        BertModel.linear(batch.x, rows: n, inWidth: d, weight: qkvWeight, bias: qkvBias, outWidth: 3 * d, into: &qkv)
+        var probs = [Float](repeating: 0, count: batch.probabilityCount)
         var context = [Float](repeating: 0, count: n * d)
-        for (s, t) in lengths.enumerated() {
+        for (s, t) in batch.lengths.enumerated() {
             for hd in 0..<heads {
-                let q = starts[s] * 3 * d + hd * dh, p = probStarts[s] + hd * t * t
+                let q = batch.starts[s] * 3 * d + hd * dh, p = batch.probabilityStarts[s] + hd * t * t
                 Dense.gemm(false, true, t, t, dh, scale, qkv, q, 3 * d, qkv, q + d, 3 * d, 0, &probs, p, t)
                 Dense.softmaxRows(&probs, offset: p, rows: t, width: t)
-                Dense.gemm(false, false, t, dh, t, 1, probs, p, t, qkv, q + 2 * d, 3 * d, 0, &context, starts[s] * d + hd * dh, d)
+                Dense.gemm(false, false, t, dh, t, 1, probs, p, t, qkv, q + 2 * d, 3 * d, 0, &context, batch.starts[s] * d + hd * dh, d)
             }
         }
+        return AttentionActivations(qkv: qkv, probabilities: probs, context: context)
+    }
+
+    /// Activations of the layer after self-attention that the backward pass needs.
+    struct LayerActivations {
+        /// x̂ and 1/σ of the LayerNorm after attention.
+        var attentionNormXhat: [Float], attentionNormInverseStd: [Float]
+        /// Input of the GELU: rows × inner.
+        var intermediate: [Float]
+        /// x̂ and 1/σ of the LayerNorm after the feed-forward block.
+        var outputNormXhat: [Float], outputNormInverseStd: [Float]
+        /// The layer's output: rows × d.
+        var output: [Float]
+    }
+
+    /// Output projection + residual, LayerNorm, GELU feed-forward + residual, LayerNorm (frozen weights).
+    private func restOfLayerForward(_ context: [Float], _ batch: PackedBatch) -> LayerActivations {
+        let n = batch.rows
         var r1 = [Float](repeating: 0, count: n * d)
-        BertModel.linear(context, rows: n, inWidth: d, weight: outWeight, bias: outBias, outWidth: d, adding: x, into: &r1)
+        BertModel.linear(context, rows: n, inWidth: d, weight: outWeight, bias: outBias, outWidth: d, adding: batch.x, into: &r1)
         let (y1, xhat1, inv1) = Dense.layerNorm(r1, rows: n, width: d, weight: layer.attentionNormWeight, bias: layer.attentionNormBias, epsilon: epsilon)
         var u = [Float](repeating: 0, count: n * inner)
         BertModel.linear(y1, rows: n, inWidth: d, weight: layer.intermediateWeight, bias: layer.intermediateBias, outWidth: inner, into: &u)
@@ -115,19 +202,36 @@ struct LayerTrainer {
         var r2 = [Float](repeating: 0, count: n * d)
         BertModel.linear(g, rows: n, inWidth: inner, weight: layer.outputWeight, bias: layer.outputBias, outWidth: d, adding: y1, into: &r2)
         let (y2, xhat2, inv2) = Dense.layerNorm(r2, rows: n, width: d, weight: layer.outputNormWeight, bias: layer.outputNormBias, epsilon: epsilon)
-        // Readout: e = √d · p / ‖p‖, p the mean over the sequence's tokens.
-        var e = [Float](repeating: 0, count: m * d), pNorm = [Float](repeating: 0, count: m)
+        return LayerActivations(attentionNormXhat: xhat1, attentionNormInverseStd: inv1, intermediate: u,
+                                outputNormXhat: xhat2, outputNormInverseStd: inv2, output: y2)
+    }
+
+    /// The readout per sequence: e = √d · p / ‖p‖, p the mean over its tokens.
+    struct Readout {
+        /// e per sequence: sequences × d.
+        var embeddings: [Float]
+        /// ‖p‖ per sequence (at least 1e-12).
+        var meanNorms: [Float]
+    }
+
+    private func readoutForward(_ y2: [Float], _ batch: PackedBatch) -> Readout {
+        var e = [Float](repeating: 0, count: batch.sequences * d), pNorm = [Float](repeating: 0, count: batch.sequences)
         let rootD = Float(d).squareRoot()
-        for (s, t) in lengths.enumerated() {
-            for r in starts[s]..<(starts[s] + t) { for k in 0..<d { e[s * d + k] += y2[r * d + k] } }
+        for (s, t) in batch.lengths.enumerated() {
+            for r in batch.starts[s]..<(batch.starts[s] + t) { for k in 0..<d { e[s * d + k] += y2[r * d + k] } }
             var norm: Float = 0
             for k in 0..<d { e[s * d + k] /= Float(t); norm += e[s * d + k] * e[s * d + k] }
             pNorm[s] = max(norm.squareRoot(), 1e-12)
             for k in 0..<d { e[s * d + k] *= rootD / pNorm[s] }
         }
+        return Readout(embeddings: e, meanNorms: pNorm)
+    }
+
+    /// The head's logits and the mean loss over the `rows` sequences; returns the loss and dLoss/dlogits:
+    /// softmax − target (cross-entropy) or prediction − target (½ squared error).
+    private func headLoss(_ e: [Float], rows m: Int, targets yb: [Float], regression: Bool) -> (loss: Float, dLogits: [Float]) {
         var logits = [Float](repeating: 0, count: m * outputs)
         BertModel.linear(e, rows: m, inWidth: d, weight: head, bias: headBias, outWidth: outputs, into: &logits)
-        // dLoss/dlogits (mean over the batch): softmax − target (CE) or prediction − target (½ squared error).
         var loss: Float = 0
         for r in 0..<m {
             let o = r * outputs
@@ -147,43 +251,74 @@ struct LayerTrainer {
                 }
             }
         }
-        // Backward: head.
+        return (loss, logits)
+    }
+
+    // MARK: Backward
+
+    /// Head weight and bias gradients, and dLoss/de.
+    private func headBackward(_ dLogits: [Float], _ e: [Float], rows m: Int) -> (weight: [Float], bias: [Float], dEmbeddings: [Float]) {
         var gHead = [Float](repeating: 0, count: head.count), gHeadBias = [Float](repeating: 0, count: outputs)
-        Dense.gemm(true, false, outputs, d, m, 1, logits, 0, outputs, e, 0, d, 0, &gHead, 0, d)
-        for k in 0..<outputs { for r in 0..<m { gHeadBias[k] += logits[r * outputs + k] } }
+        Dense.gemm(true, false, outputs, d, m, 1, dLogits, 0, outputs, e, 0, d, 0, &gHead, 0, d)
+        for k in 0..<outputs { for r in 0..<m { gHeadBias[k] += dLogits[r * outputs + k] } }
         var de = [Float](repeating: 0, count: m * d)
-        Dense.gemm(false, false, m, d, outputs, 1, logits, 0, outputs, head, 0, d, 0, &de, 0, d)
-        // Readout: dp = √d/‖p‖ (de − ê (ê·de)), then spread over the tokens (mean).
-        var dy2 = [Float](repeating: 0, count: n * d)
-        for (s, t) in lengths.enumerated() {
+        Dense.gemm(false, false, m, d, outputs, 1, dLogits, 0, outputs, head, 0, d, 0, &de, 0, d)
+        return (gHead, gHeadBias, de)
+    }
+
+    /// dLoss/d(layer output): dp = √d/‖p‖ (de − ê (ê·de)), then spread over the tokens (mean).
+    private func readoutBackward(_ de: [Float], _ readout: Readout, _ batch: PackedBatch) -> [Float] {
+        let e = readout.embeddings, pNorm = readout.meanNorms
+        let rootD = Float(d).squareRoot()
+        var dy2 = [Float](repeating: 0, count: batch.rows * d)
+        for (s, t) in batch.lengths.enumerated() {
             var dot: Float = 0
             for k in 0..<d { dot += e[s * d + k] / rootD * de[s * d + k] }
             let f = rootD / pNorm[s] / Float(t)
             for k in 0..<d {
                 let dp = f * (de[s * d + k] - e[s * d + k] / rootD * dot)
-                for r in starts[s]..<(starts[s] + t) { dy2[r * d + k] = dp }
+                for r in batch.starts[s]..<(batch.starts[s] + t) { dy2[r * d + k] = dp }
             }
         }
-        let dr2 = Dense.layerNormBackward(dy2, xhat: xhat2, inverseStd: inv2, rows: n, width: d, weight: layer.outputNormWeight)
+        return dy2
+    }
+
+    /// Back through the output LayerNorm, the feed-forward block and the attention LayerNorm:
+    /// dLoss/d(attention output projection + residual).
+    private func restOfLayerBackward(_ dy2: [Float], _ activations: LayerActivations, _ batch: PackedBatch) -> [Float] {
+        let n = batch.rows
+        let dr2 = Dense.layerNormBackward(dy2, xhat: activations.outputNormXhat, inverseStd: activations.outputNormInverseStd,
+                                          rows: n, width: d, weight: layer.outputNormWeight)
         var dg = [Float](repeating: 0, count: n * inner)
         Dense.gemm(false, false, n, inner, d, 1, dr2, 0, d, layer.outputWeight, 0, inner, 0, &dg, 0, inner)
-        Dense.geluBackward(&dg, input: u)
+        Dense.geluBackward(&dg, input: activations.intermediate)
         var dy1 = dr2
         Dense.gemm(false, false, n, d, inner, 1, dg, 0, inner, layer.intermediateWeight, 0, d, 1, &dy1, 0, d)
-        let dr1 = Dense.layerNormBackward(dy1, xhat: xhat1, inverseStd: inv1, rows: n, width: d, weight: layer.attentionNormWeight)
-        // Attention output projection.
+        return Dense.layerNormBackward(dy1, xhat: activations.attentionNormXhat, inverseStd: activations.attentionNormInverseStd,
+                                       rows: n, width: d, weight: layer.attentionNormWeight)
+    }
+
+    /// Attention output projection: weight and bias gradients, and dLoss/d(context).
+    private func outputProjectionBackward(_ dr1: [Float], context: [Float], _ batch: PackedBatch) -> (weight: [Float], bias: [Float], dContext: [Float]) {
+        let n = batch.rows
         var gOut = [Float](repeating: 0, count: outWeight.count), gOutBias = [Float](repeating: 0, count: d)
         Dense.gemm(true, false, d, d, n, 1, dr1, 0, d, context, 0, d, 0, &gOut, 0, d)
         Dense.columnSums(dr1, rows: n, width: d, into: &gOutBias)
         var dContext = [Float](repeating: 0, count: n * d)
         Dense.gemm(false, false, n, d, d, 1, dr1, 0, d, outWeight, 0, d, 0, &dContext, 0, d)
-        // Attention per sequence and head.
+        return (gOut, gOutBias, dContext)
+    }
+
+    /// dLoss/d[q | k | v] per row, back through softmax(q·kᵀ·scale)·v per sequence and head.
+    private func attentionBackward(_ dContext: [Float], _ attention: AttentionActivations, _ batch: PackedBatch) -> [Float] {
+        let n = batch.rows, dh = headWidth, scale = scale
+        let qkv = attention.qkv, probs = attention.probabilities
         var dqkv = [Float](repeating: 0, count: n * 3 * d)
-        let maxT = lengths.max() ?? 0
+        let maxT = batch.lengths.max() ?? 0
         var dP = [Float](repeating: 0, count: maxT * maxT)
-        for (s, t) in lengths.enumerated() {
+        for (s, t) in batch.lengths.enumerated() {
             for hd in 0..<heads {
-                let q = starts[s] * 3 * d + hd * dh, p = probStarts[s] + hd * t * t, c = starts[s] * d + hd * dh
+                let q = batch.starts[s] * 3 * d + hd * dh, p = batch.probabilityStarts[s] + hd * t * t, c = batch.starts[s] * d + hd * dh
                 // dP = dC·Vᵀ; dV = Pᵀ·dC.
                 Dense.gemm(false, true, t, t, dh, 1, dContext, c, d, qkv, q + 2 * d, 3 * d, 0, &dP, 0, t)
                 Dense.gemm(true, false, t, dh, t, 1, probs, p, t, dContext, c, d, 0, &dqkv, q + 2 * d, 3 * d)
@@ -198,10 +333,16 @@ struct LayerTrainer {
                 Dense.gemm(true, false, t, dh, t, scale, dP, 0, t, qkv, q, 3 * d, 0, &dqkv, q + d, 3 * d)
             }
         }
+        return dqkv
+    }
+
+    /// Query, key and value projection: weight and bias gradients.
+    private func qkvProjectionBackward(_ dqkv: [Float], _ batch: PackedBatch) -> (weight: [Float], bias: [Float]) {
+        let n = batch.rows
         var gQKV = [Float](repeating: 0, count: qkvWeight.count), gQKVBias = [Float](repeating: 0, count: 3 * d)
-        Dense.gemm(true, false, 3 * d, d, n, 1, dqkv, 0, 3 * d, x, 0, d, 0, &gQKV, 0, d)
+        Dense.gemm(true, false, 3 * d, d, n, 1, dqkv, 0, 3 * d, batch.x, 0, d, 0, &gQKV, 0, d)
         Dense.columnSums(dqkv, rows: n, width: 3 * d, into: &gQKVBias)
-        return Gradients(loss: loss, parameters: [gQKV, gQKVBias, gOut, gOutBias, gHead, gHeadBias])
+        return (gQKV, gQKVBias)
     }
 }
 

@@ -272,9 +272,6 @@ public struct BertModel: Sendable {
     /// broadcast FMAs over Kᵀ, softmax, then the row of probabilities times V. Sequences are shared
     /// among the plan's workers; each writes only its own rows of `context`.
     static func attention(qkv: [Float], plan: AttentionPlan, scratch: inout [SIMD8<Float>], into context: inout [Float]) {
-        let h = plan.hiddenSize, dh = plan.headWidth, hb = plan.headBlocks
-        let stride = 3 * h
-        let scale = 1 / Float(dh).squareRoot()
         qkv.withUnsafeBufferPointer { qBuffer in
             scratch.withUnsafeMutableBufferPointer { scratchBuffer in
                 context.withUnsafeMutableBufferPointer { contextBuffer in
@@ -283,123 +280,201 @@ public struct BertModel: Sendable {
                     nonisolated(unsafe) let q = qBuffer, allScratch = scratchBuffer, ctx = contextBuffer
                     forEachRange(plan.workerRanges.count, workers: plan.workerRanges.count) { workers in
                         for w in workers {
-                            let base = w * plan.scratchPerWorker
                             for s in plan.workerRanges[w] {
-                                let t = plan.lengths[s], r0 = plan.rowStarts[s]
-                                // Keys in blocks of 8, padded to groups of 4 blocks (32 keys): the score loop
-                                // keeps 4 independent accumulators; padded keys are zero and masked below.
-                                let tb = (t + 31) / 32 * 4
-                                let kt = base, vv = base + dh * tb, sc = vv + t * hb, acc = sc + tb
+                                let layout = HeadScratch(base: w * plan.scratchPerWorker, length: plan.lengths[s], plan: plan)
                                 for head in 0..<plan.heads {
-                                    let col = head * dh
-                                    // Kᵀ[d][key block]: 8 keys' d-th component per vector; keys past t are zero.
-                                    let kBase = r0 * stride + h + col
-                                    for jb in 0..<tb {
-                                        let first = jb &* 8
-                                        if first &+ 8 <= t {
-                                            let k0 = kBase &+ first &* stride
-                                            for d in 0..<dh {
-                                                let k: Int = k0 &+ d
-                                                let s1: Int = k &+ stride, s2: Int = s1 &+ stride, s3: Int = s2 &+ stride
-                                                let s4: Int = s3 &+ stride, s5: Int = s4 &+ stride, s6: Int = s5 &+ stride, s7: Int = s6 &+ stride
-                                                let keys = SIMD8<Float>(q[k], q[s1], q[s2], q[s3], q[s4], q[s5], q[s6], q[s7])
-                                                allScratch[kt &+ d &* tb &+ jb] = keys
-                                            }
-                                        } else {
-                                            for d in 0..<dh {
-                                                var lanes = SIMD8<Float>.zero
-                                                for lane in 0..<max(0, t &- first) { lanes[lane] = q[kBase &+ (first &+ lane) &* stride &+ d] }
-                                                allScratch[kt &+ d &* tb &+ jb] = lanes
-                                            }
-                                        }
-                                    }
-                                    // V[j] in vectors of 8 dims (lanes past the head width are zero).
-                                    for j in 0..<t {
-                                        let v = (r0 + j) * stride + 2 * h + col
-                                        for b in 0..<hb {
-                                            if (b + 1) * 8 <= dh {
-                                                let o = v + b * 8
-                                                allScratch[vv + j * hb + b] = SIMD8(q[o], q[o + 1], q[o + 2], q[o + 3], q[o + 4], q[o + 5], q[o + 6], q[o + 7])
-                                            } else {
-                                                var lanes = SIMD8<Float>.zero
-                                                for lane in 0..<(dh - b * 8) { lanes[lane] = q[v + b * 8 + lane] }
-                                                allScratch[vv + j * hb + b] = lanes
-                                            }
-                                        }
-                                    }
-                                    for i in 0..<t {
-                                        let qRow = (r0 + i) * stride + col
-                                        // scores = (q · scale) · Kᵀ, 32 keys at a time.
-                                        var g = 0
-                                        while g < tb {
-                                            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
-                                            for d in 0..<dh {
-                                                let qd = SIMD8<Float>(repeating: q[qRow &+ d] * scale)
-                                                let k = kt &+ d &* tb &+ g
-                                                Self.madd(&a0, qd, allScratch[k])
-                                                Self.madd(&a1, qd, allScratch[k + 1])
-                                                Self.madd(&a2, qd, allScratch[k + 2])
-                                                Self.madd(&a3, qd, allScratch[k + 3])
-                                            }
-                                            allScratch[sc + g] = a0
-                                            allScratch[sc + g + 1] = a1
-                                            allScratch[sc + g + 2] = a2
-                                            allScratch[sc + g + 3] = a3
-                                            g += 4
-                                        }
-                                        // softmax over the t real keys: padded lanes of the last block become -∞, then 0.
-                                        let used = (t &+ 7) &>> 3
-                                        if t & 7 != 0 {
-                                            var last = allScratch[sc &+ used &- 1]
-                                            for lane in (t & 7)..<8 { last[lane] = -.infinity }
-                                            allScratch[sc &+ used &- 1] = last
-                                        }
-                                        var maxima = allScratch[sc]
-                                        for jb in 1..<used { let v = allScratch[sc &+ jb]; maxima.replace(with: v, where: v .> maxima) }
-                                        let rowMax = maxima.max()
-                                        var sums = SIMD8<Float>.zero
-                                        for jb in 0..<used {
-                                            var e = allScratch[sc &+ jb] - rowMax
-                                            for lane in 0..<8 { e[lane] = expf(e[lane]) }
-                                            allScratch[sc &+ jb] = e
-                                            sums += e
-                                        }
-                                        let sum = sums.sum()
-                                        let inv = 1 / sum
-                                        let out = (r0 + i) * h + col
-                                        // context row = softmax · V
-                                        if hb == 4 {
-                                            var c0 = SIMD8<Float>.zero, c1 = SIMD8<Float>.zero, c2 = SIMD8<Float>.zero, c3 = SIMD8<Float>.zero
-                                            for j in 0..<t {
-                                                let p = SIMD8<Float>(repeating: allScratch[sc &+ j &>> 3][j & 7])
-                                                let v = vv &+ j &* 4
-                                                Self.madd(&c0, p, allScratch[v])
-                                                Self.madd(&c1, p, allScratch[v + 1])
-                                                Self.madd(&c2, p, allScratch[v + 2])
-                                                Self.madd(&c3, p, allScratch[v + 3])
-                                            }
-                                            allScratch[acc] = c0
-                                            allScratch[acc + 1] = c1
-                                            allScratch[acc + 2] = c2
-                                            allScratch[acc + 3] = c3
-                                        } else {
-                                            for b in 0..<hb { allScratch[acc + b] = .zero }
-                                            for j in 0..<t {
-                                                let p = SIMD8<Float>(repeating: allScratch[sc + j / 8][j % 8])
-                                                for b in 0..<hb { Self.madd(&allScratch[acc + b], p, allScratch[vv + j * hb + b]) }
-                                            }
-                                        }
-                                        for b in 0..<hb {
-                                            let v = allScratch[acc + b] * inv
-                                            for lane in 0..<min(8, dh - b * 8) { ctx[out + b * 8 + lane] = v[lane] }
-                                        }
-                                    }
+                                    attendOneHead(head, sequence: s, plan: plan, layout: layout, qkv: q, scratch: allScratch, context: ctx)
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Where one worker's scratch holds one head of one sequence (offsets in SIMD8 vectors).
+    struct HeadScratch {
+        /// Keys in blocks of 8, padded to groups of 4 blocks (32 keys): the score loop keeps 4
+        /// independent accumulators; padded keys are zero and masked before the softmax.
+        let keyBlocks: Int
+        /// Kᵀ: `headWidth` rows of `keyBlocks` vectors (the d-th component of 8 keys per vector).
+        let keys: Int
+        /// V: one row of `headBlocks` vectors per key.
+        let values: Int
+        /// One query row's scores, then its unnormalised probabilities: `keyBlocks` vectors.
+        let scores: Int
+        /// One context row before normalisation: `headBlocks` vectors.
+        let accumulator: Int
+
+        init(base: Int, length t: Int, plan: AttentionPlan) {
+            keyBlocks = (t + 31) / 32 * 4
+            keys = base
+            values = base + plan.headWidth * keyBlocks
+            scores = values + t * plan.headBlocks
+            accumulator = scores + keyBlocks
+        }
+    }
+
+    /// Attention of head `head` for sequence `s`: its keys and values into scratch, then per query
+    /// row scores, softmax and the weighted sum of values into that row of `context`.
+    @inline(__always)
+    private static func attendOneHead(_ head: Int, sequence s: Int, plan: AttentionPlan, layout: HeadScratch,
+                                      qkv q: UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<SIMD8<Float>>,
+                                      context: UnsafeMutableBufferPointer<Float>) {
+        let h = plan.hiddenSize, t = plan.lengths[s], firstRow = plan.rowStarts[s]
+        let column = head * plan.headWidth
+        let scale = 1 / Float(plan.headWidth).squareRoot()
+        copyKeysTransposed(qkv: q, firstRow: firstRow, length: t, column: column, plan: plan, layout: layout, scratch: scratch)
+        copyValues(qkv: q, firstRow: firstRow, length: t, column: column, plan: plan, layout: layout, scratch: scratch)
+        for i in 0..<t {
+            scoreQueryRow(qkv: q, at: (firstRow + i) * 3 * h + column, scale: scale, plan: plan, layout: layout, scratch: scratch)
+            let inverseSum = exponentiateScores(length: t, layout: layout, scratch: scratch)
+            weightValues(length: t, plan: plan, layout: layout, scratch: scratch)
+            storeContextRow(at: (firstRow + i) * h + column, inverseSum: inverseSum, plan: plan, layout: layout,
+                            scratch: scratch, context: context)
+        }
+    }
+
+    /// Kᵀ[d][key block]: the d-th component of 8 keys per vector; keys past `length` are zero.
+    @inline(__always)
+    private static func copyKeysTransposed(qkv q: UnsafeBufferPointer<Float>, firstRow: Int, length t: Int, column: Int,
+                                           plan: AttentionPlan, layout: HeadScratch, scratch: UnsafeMutableBufferPointer<SIMD8<Float>>) {
+        let h = plan.hiddenSize, dh = plan.headWidth, stride = 3 * h, tb = layout.keyBlocks
+        let firstKey = firstRow * stride + h + column
+        for jb in 0..<tb {
+            let first = jb &* 8
+            if first &+ 8 <= t {
+                let blockStart = firstKey &+ first &* stride
+                for d in 0..<dh {
+                    scratch[layout.keys &+ d &* tb &+ jb] = gatherEight(q, from: blockStart &+ d, stride: stride)
+                }
+            } else {
+                for d in 0..<dh {
+                    var lanes = SIMD8<Float>.zero
+                    for lane in 0..<max(0, t &- first) { lanes[lane] = q[firstKey &+ (first &+ lane) &* stride &+ d] }
+                    scratch[layout.keys &+ d &* tb &+ jb] = lanes
+                }
+            }
+        }
+    }
+
+    /// Eight floats `stride` apart, the first at `start`: one component of eight consecutive keys.
+    @inline(__always)
+    private static func gatherEight(_ q: UnsafeBufferPointer<Float>, from start: Int, stride: Int) -> SIMD8<Float> {
+        var lanes = SIMD8<Float>.zero
+        var offset = start
+        for lane in 0..<8 {
+            lanes[lane] = q[offset]
+            offset &+= stride
+        }
+        return lanes
+    }
+
+    /// V[j] in vectors of 8 dimensions (lanes past the head width are zero).
+    @inline(__always)
+    private static func copyValues(qkv q: UnsafeBufferPointer<Float>, firstRow: Int, length t: Int, column: Int,
+                                   plan: AttentionPlan, layout: HeadScratch, scratch: UnsafeMutableBufferPointer<SIMD8<Float>>) {
+        let h = plan.hiddenSize, dh = plan.headWidth, hb = plan.headBlocks, stride = 3 * h
+        for j in 0..<t {
+            let v = (firstRow + j) * stride + 2 * h + column
+            for b in 0..<hb {
+                if (b + 1) * 8 <= dh {
+                    let o = v + b * 8
+                    scratch[layout.values + j * hb + b] = SIMD8(q[o], q[o + 1], q[o + 2], q[o + 3], q[o + 4], q[o + 5], q[o + 6], q[o + 7])
+                } else {
+                    var lanes = SIMD8<Float>.zero
+                    for lane in 0..<(dh - b * 8) { lanes[lane] = q[v + b * 8 + lane] }
+                    scratch[layout.values + j * hb + b] = lanes
+                }
+            }
+        }
+    }
+
+    /// scores = (query row · scale) · Kᵀ, 32 keys at a time.
+    @inline(__always)
+    private static func scoreQueryRow(qkv q: UnsafeBufferPointer<Float>, at queryRow: Int, scale: Float, plan: AttentionPlan,
+                                      layout: HeadScratch, scratch: UnsafeMutableBufferPointer<SIMD8<Float>>) {
+        let tb = layout.keyBlocks, sc = layout.scores
+        var g = 0
+        while g < tb {
+            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
+            for d in 0..<plan.headWidth {
+                let qd = SIMD8<Float>(repeating: q[queryRow &+ d] * scale)
+                let k = layout.keys &+ d &* tb &+ g
+                Self.madd(&a0, qd, scratch[k])
+                Self.madd(&a1, qd, scratch[k + 1])
+                Self.madd(&a2, qd, scratch[k + 2])
+                Self.madd(&a3, qd, scratch[k + 3])
+            }
+            scratch[sc + g] = a0
+            scratch[sc + g + 1] = a1
+            scratch[sc + g + 2] = a2
+            scratch[sc + g + 3] = a3
+            g += 4
+        }
+    }
+
+    /// The softmax numerators over the `length` real keys, in place (padded lanes of the last block
+    /// become -∞, then 0); returns 1 / their sum, applied when the context row is stored.
+    @inline(__always)
+    private static func exponentiateScores(length t: Int, layout: HeadScratch, scratch: UnsafeMutableBufferPointer<SIMD8<Float>>) -> Float {
+        let sc = layout.scores
+        let used = (t &+ 7) &>> 3
+        if t & 7 != 0 {
+            var last = scratch[sc &+ used &- 1]
+            for lane in (t & 7)..<8 { last[lane] = -.infinity }
+            scratch[sc &+ used &- 1] = last
+        }
+        var maxima = scratch[sc]
+        for jb in 1..<used { let v = scratch[sc &+ jb]; maxima.replace(with: v, where: v .> maxima) }
+        let rowMax = maxima.max()
+        var sums = SIMD8<Float>.zero
+        for jb in 0..<used {
+            var e = scratch[sc &+ jb] - rowMax
+            for lane in 0..<8 { e[lane] = expf(e[lane]) }
+            scratch[sc &+ jb] = e
+            sums += e
+        }
+        let sum = sums.sum()
+        return 1 / sum
+    }
+
+    /// accumulator = numerators · V (the context row before dividing by the sum).
+    @inline(__always)
+    private static func weightValues(length t: Int, plan: AttentionPlan, layout: HeadScratch, scratch: UnsafeMutableBufferPointer<SIMD8<Float>>) {
+        let hb = plan.headBlocks, sc = layout.scores, vv = layout.values, acc = layout.accumulator
+        if hb == 4 {
+            var c0 = SIMD8<Float>.zero, c1 = SIMD8<Float>.zero, c2 = SIMD8<Float>.zero, c3 = SIMD8<Float>.zero
+            for j in 0..<t {
+                let p = SIMD8<Float>(repeating: scratch[sc &+ j &>> 3][j & 7])
+                let v = vv &+ j &* 4
+                Self.madd(&c0, p, scratch[v])
+                Self.madd(&c1, p, scratch[v + 1])
+                Self.madd(&c2, p, scratch[v + 2])
+                Self.madd(&c3, p, scratch[v + 3])
+            }
+            scratch[acc] = c0
+            scratch[acc + 1] = c1
+            scratch[acc + 2] = c2
+            scratch[acc + 3] = c3
+        } else {
+            for b in 0..<hb { scratch[acc + b] = .zero }
+            for j in 0..<t {
+                let p = SIMD8<Float>(repeating: scratch[sc + j / 8][j % 8])
+                for b in 0..<hb { Self.madd(&scratch[acc + b], p, scratch[vv + j * hb + b]) }
+            }
+        }
+    }
+
+    /// context[row] = accumulator / sum, the head's `headWidth` columns only.
+    @inline(__always)
+    private static func storeContextRow(at out: Int, inverseSum: Float, plan: AttentionPlan, layout: HeadScratch,
+                                        scratch: UnsafeMutableBufferPointer<SIMD8<Float>>, context: UnsafeMutableBufferPointer<Float>) {
+        let dh = plan.headWidth
+        for b in 0..<plan.headBlocks {
+            let v = scratch[layout.accumulator + b] * inverseSum
+            for lane in 0..<min(8, dh - b * 8) { context[out + b * 8 + lane] = v[lane] }
         }
     }
 

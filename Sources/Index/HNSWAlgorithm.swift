@@ -9,14 +9,14 @@ import Kernels
 /// Deletion repairs the graph instead of leaving a tombstone: every node that linked to the
 /// deleted one re-selects its links, by the heuristic, from its remaining links plus the deleted
 /// node's links; the entry point moves to a node of the highest remaining level.
-public struct HNSWAlgorithm<Store: HNSWNodeReader> {
+package struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// The node store.
-    public let store: Store
+    package let store: Store
     /// Graph parameters.
-    public let parameters: HNSWParameters
+    package let parameters: HNSWParameters
 
     /// Creates the algorithm over `store`.
-    public init(store: Store, parameters: HNSWParameters) {
+    package init(store: Store, parameters: HNSWParameters) {
         self.store = store
         self.parameters = parameters
     }
@@ -112,7 +112,7 @@ public struct HNSWAlgorithm<Store: HNSWNodeReader> {
 
     /// The `k` nearest live nodes to `query` passing `isAllowed`, ascending distance (ties by
     /// lower slot not guaranteed: graph search). `ef` is raised to `k` when smaller.
-    public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
+    package func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
                        isAllowed: ((UInt32) throws -> Bool)? = nil) throws -> [(slot: UInt32, distance: Float)] {
         try withPrepared(query, dimension: store.dimension, metric: store.metric) { q in
             try searchPrepared(q, k: k, ef: ef, context: &context, isAllowed: isAllowed)
@@ -187,7 +187,7 @@ func sortCandidates(_ candidates: inout [(slot: UInt32, distance: Float)], base:
 extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// Inserts a node for `key` (which must not be present) and links it into the graph.
     @discardableResult
-    public func insert(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
+    package func insert(key: UInt64, vector: UnsafePointer<Float>, context: inout SearchContext) throws -> UInt32 {
         try withPrepared(vector, dimension: store.dimension, metric: store.metric) { v in
             try insertPrepared(key: key, vector: v, context: &context)
         }
@@ -367,7 +367,7 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// graph keeps no reverse links): O(n·M) memory reads per deletion; a traversal of layer 0
     /// afterwards (same order) re-attaches any node the repair cut off.
     @discardableResult
-    public func remove(key: UInt64) throws -> Bool {
+    package func remove(key: UInt64) throws -> Bool {
         guard let slot = try store.slot(forKey: key) else { return false }
         let level = try store.level(of: slot)
         var deletedLinks: [[UInt32]] = []

@@ -84,14 +84,28 @@ public struct HNSWGraph: Sendable {
         try txn.get(FixedWidthKey(spaceID), in: dbs.meta) { try GraphHeader(decoding: $0) }
     }
 
-    func makeStore(in txn: ReadTransaction) throws -> LMDBNodeStore {
+    func makeStore(in txn: ReadTransaction, adopting kept: SnapshotAddresses? = nil) throws -> LMDBNodeStore {
         guard let header = try HNSWGraph.loadHeader(spaceID: spaceID, dbs: databases, in: txn) else {
             throw IndexError(.corrupted, "space \(spaceID) has no HNSW graph in this transaction")
         }
         var h = header
         h.parameters.efConstruction = parameters.efConstruction
         h.parameters.efSearch = parameters.efSearch
-        return LMDBNodeStore(txn: txn, dbs: databases, space: spaceID, header: h)
+        return LMDBNodeStore(txn: txn, dbs: databases, space: spaceID, header: h, adopting: kept)
+    }
+
+    /// Lends a store for reading. In a read transaction it starts from the block addresses an
+    /// earlier reader of the same snapshot left in the environment's snapshot page cache, and
+    /// leaves its own there when `body` returns: one query per transaction then pays no block
+    /// lookups after the first reader of a snapshot. The addresses never leave the cache's closure.
+    func withReadStore<R>(in txn: ReadTransaction, _ body: (LMDBNodeStore) throws -> R) throws -> R {
+        if txn is WriteTransaction { return try body(try makeStore(in: txn)) }
+        return try txn.withUnsafeSnapshotPageCache { cache in
+            let key = UInt64(spaceID)
+            let store = try makeStore(in: txn, adopting: cache.take(SnapshotAddresses.self, key: key))
+            defer { if let addresses = store.detachAddresses() { cache.keep(addresses, key: key) } }
+            return try body(store)
+        }
     }
 
     /// Number of vectors in the graph.
@@ -148,21 +162,25 @@ public struct HNSWGraph: Sendable {
     /// comes from a process-wide pool, so a searcher per query does not allocate and clear
     /// the visited marks every time.
     public func withSearcher<R>(in txn: ReadTransaction, _ body: (HNSWSearcher) throws -> R) throws -> R {
-        let store = try makeStore(in: txn)
-        let scratch = SearchScratchPool.shared.take()
-        let searcher = HNSWSearcher(store: store, parameters: store.header.parameters, scratch: scratch)
-        defer {
-            searcher.isValid = false
-            SearchScratchPool.shared.give(scratch)
+        try withReadStore(in: txn) { store in
+            let scratch = SearchScratchPool.shared.take()
+            let searcher = HNSWSearcher(store: store, parameters: store.header.parameters, scratch: scratch)
+            defer {
+                searcher.isValid = false
+                SearchScratchPool.shared.give(scratch)
+            }
+            return try body(searcher)
         }
-        return try body(searcher)
     }
 
     /// Structural problems of the stored graph (empty = sound); see
     /// ``HNSWNodeReader/checkInvariants(parameters:expectedKeys:limit:)``. Also checks the key
     /// map and the header's live count.
     public func checkInvariants(expectedKeys: Set<UInt64>? = nil, in txn: ReadTransaction) throws -> [IndexProblem] {
-        let store = try makeStore(in: txn)
+        try withReadStore(in: txn) { try checkInvariants(of: $0, expectedKeys: expectedKeys, in: txn) }
+    }
+
+    private func checkInvariants(of store: LMDBNodeStore, expectedKeys: Set<UInt64>?, in txn: ReadTransaction) throws -> [IndexProblem] {
         var problems = try store.checkInvariants(parameters: store.header.parameters, expectedKeys: expectedKeys)
         let live = try store.liveSlots()
         if live.count != store.header.liveCount {
@@ -203,7 +221,7 @@ public final class HNSWWriter {
     }
 
     /// Inserts a row-major matrix of vectors under consecutive keys from `firstKey`.
-    public func insert(rows: UnsafeBufferPointer<Float>, firstKey: UInt64) throws {
+    package func insert(rows: UnsafeBufferPointer<Float>, firstKey: UInt64) throws {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         let d = store.dimension
         guard rows.count % d == 0, let base = rows.baseAddress else { return }
@@ -248,7 +266,7 @@ public final class HNSWSearcher {
     }
 
     /// The `k` nearest stored vectors to the `dimension` floats at `query`.
-    public func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
+    package func search(_ query: UnsafePointer<Float>, k: Int, ef: Int? = nil, filter: ((UInt64) -> Bool)? = nil) throws -> [(key: UInt64, distance: Float)] {
         precondition(isValid, "an HNSWSearcher was used after its closure returned")
         let store = self.store
         if filter == nil {

@@ -21,7 +21,7 @@ public struct SearchHit: Sendable, Equatable {
 /// Not `Sendable`: mutable state without locks; one thread at a time.
 public final class HNSWIndex {
     /// The node store (exposed for invariant checks and benchmarks).
-    public let store: InMemoryNodeStore
+    package let store: InMemoryNodeStore
     /// Graph parameters.
     public let parameters: HNSWParameters
     var context = SearchContext()

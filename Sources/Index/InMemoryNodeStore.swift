@@ -5,11 +5,11 @@ import Kernels
 /// checked against.
 ///
 /// Not `Sendable`: a reference type mutated without locks; use it from one thread at a time.
-public final class InMemoryNodeStore: HNSWNodeStore {
+package final class InMemoryNodeStore: HNSWNodeStore {
     /// Vector length.
-    public let dimension: Int
+    package let dimension: Int
     /// Distance used between vectors.
-    public let metric: Metric
+    package let metric: Metric
     let maxLinks0: Int
     let maxLinks: Int
     var vectors: [Float] = []
@@ -22,7 +22,7 @@ public final class InMemoryNodeStore: HNSWNodeStore {
     var entry: (slot: UInt32, level: Int)?
 
     /// Creates an empty store.
-    public init(dimension: Int, metric: Metric, parameters: HNSWParameters) {
+    package init(dimension: Int, metric: Metric, parameters: HNSWParameters) {
         precondition(dimension > 0, "InMemoryNodeStore: dimension must be positive")
         self.dimension = dimension
         self.metric = metric
@@ -31,23 +31,23 @@ public final class InMemoryNodeStore: HNSWNodeStore {
     }
 
     /// One past the highest slot in use.
-    public var slotCapacity: Int { levels.count }
+    package var slotCapacity: Int { levels.count }
     /// Number of live nodes.
-    public var count: Int { keyToSlot.count }
+    package var count: Int { keyToSlot.count }
 
-    public func entryPoint() throws -> (slot: UInt32, level: Int)? { entry }
-    public func setEntryPoint(_ entry: (slot: UInt32, level: Int)?) throws { self.entry = entry }
+    package func entryPoint() throws -> (slot: UInt32, level: Int)? { entry }
+    package func setEntryPoint(_ entry: (slot: UInt32, level: Int)?) throws { self.entry = entry }
 
-    public func level(of slot: UInt32) throws -> Int {
+    package func level(of slot: UInt32) throws -> Int {
         let l = Int(levels[Int(slot)])
         guard l >= 0 else { throw IndexError(.corrupted, "slot \(slot) is free but was read as a node") }
         return l
     }
 
-    public func key(of slot: UInt32) throws -> UInt64 { keys[Int(slot)] }
+    package func key(of slot: UInt32) throws -> UInt64 { keys[Int(slot)] }
 
     @inline(__always)
-    public func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float {
+    package func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float {
         vectors.withUnsafeBufferPointer { v in
             // Safe: slot < slotCapacity, so the row lies inside the buffer.
             storedDistance(metric, query, v.baseAddress! + Int(slot) * dimension, count: dimension)
@@ -55,18 +55,18 @@ public final class InMemoryNodeStore: HNSWNodeStore {
     }
 
     @inline(__always)
-    public func prefetch(_ slot: UInt32) {
+    package func prefetch(_ slot: UInt32) {
         vectors.withUnsafeBufferPointer { v in
             Prefetch.read(UnsafeRawPointer(v.baseAddress! + Int(slot) * dimension), bytes: min(1024, 4 * dimension))
         }
     }
 
-    public func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+    package func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
         try vectors.withUnsafeBufferPointer { v in try body(v.baseAddress! + Int(slot) * dimension) }
     }
 
     @inline(__always)
-    public func withNeighbors<R>(of slot: UInt32, layer: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
+    package func withNeighbors<R>(of slot: UInt32, layer: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
         if layer == 0 {
             let base = Int(slot) * (maxLinks0 + 1)
             return try links0.withUnsafeBufferPointer { l in
@@ -81,13 +81,13 @@ public final class InMemoryNodeStore: HNSWNodeStore {
         return try lists[layer - 1].withUnsafeBufferPointer { try body($0) }
     }
 
-    public func liveSlots() throws -> [UInt32] {
+    package func liveSlots() throws -> [UInt32] {
         levels.indices.compactMap { levels[$0] >= 0 ? UInt32($0) : nil }
     }
 
-    public func slot(forKey key: UInt64) throws -> UInt32? { keyToSlot[key] }
+    package func slot(forKey key: UInt64) throws -> UInt32? { keyToSlot[key] }
 
-    public func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32 {
+    package func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32 {
         // Cosine vectors arrive normalised (see `storedDistance`).
         let slot: UInt32
         if let reused = freeSlots.popLast() {
@@ -110,7 +110,7 @@ public final class InMemoryNodeStore: HNSWNodeStore {
         return slot
     }
 
-    public func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws {
+    package func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws {
         let capacity = layer == 0 ? maxLinks0 : maxLinks
         precondition(neighbors.count <= capacity, "setNeighbors: \(neighbors.count) links exceed capacity \(capacity)")
         if layer == 0 {
@@ -122,7 +122,7 @@ public final class InMemoryNodeStore: HNSWNodeStore {
         }
     }
 
-    public func free(_ slot: UInt32) throws {
+    package func free(_ slot: UInt32) throws {
         let s = Int(slot)
         keyToSlot[keys[s]] = nil
         levels[s] = -1
@@ -131,7 +131,7 @@ public final class InMemoryNodeStore: HNSWNodeStore {
         freeSlots.append(slot)
     }
 
-    public func highestLevelNode(excluding excluded: UInt32) throws -> (slot: UInt32, level: Int)? {
+    package func highestLevelNode(excluding excluded: UInt32) throws -> (slot: UInt32, level: Int)? {
         var best: (slot: UInt32, level: Int)?
         for (i, l) in levels.enumerated() where l >= 0 && UInt32(i) != excluded {
             if best == nil || Int(l) > best!.level { best = (UInt32(i), Int(l)) }

@@ -69,7 +69,7 @@ extension HNSWNodeReader {
     /// every live node reachable from the entry point on layer 0, no link to a free or missing slot, no self link or duplicate, degrees within
     /// `M`/`2M`, links only between nodes that live on that layer, entry point at the highest
     /// level, and — when `expectedKeys` is given — the stored key set equal to it.
-    public func checkInvariants(parameters: HNSWParameters, expectedKeys: Set<UInt64>? = nil, limit: Int = 50) throws -> [IndexProblem] {
+    package func checkInvariants(parameters: HNSWParameters, expectedKeys: Set<UInt64>? = nil, limit: Int = 50) throws -> [IndexProblem] {
         var problems: [IndexProblem] = []
         func report(_ problem: IndexProblem) { if problems.count < limit { problems.append(problem) } }
         let live = try liveSlots()

@@ -68,7 +68,9 @@ public struct HNSWDatabases: Sendable {
 /// Safety of the kept addresses: LMDB guarantees that data returned by `mdb_get` stays valid
 /// and unchanged until the transaction ends or, in a write transaction, until its next write.
 /// The store never outlives the closure that lent it the transaction (it is created and used
-/// inside ``HNSWGraph``'s methods), and the table is cleared on every flush.
+/// inside ``HNSWGraph``'s methods), and the table is cleared on every flush. A read-only store
+/// may start from, and leaves behind, the addresses of its snapshot in Storage's snapshot page
+/// cache (``SnapshotAddresses``), only ever inside `withUnsafeSnapshotPageCache`.
 ///
 /// Not `Sendable`: confined to the transaction's closure.
 final class LMDBNodeStore: HNSWNodeStore {
@@ -110,7 +112,9 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// Copies of misaligned clean blocks (LMDB values could in principle be unaligned).
     var ownedCopies: [UnsafeMutableRawPointer] = []
 
-    init(txn: ReadTransaction, dbs: HNSWDatabases, space: UInt32, header: GraphHeader) {
+    /// - Parameter kept: addresses an earlier reader of this read transaction's snapshot left
+    ///   (from ``HNSWGraph/withReadStore(in:_:)``); ignored for a write transaction.
+    init(txn: ReadTransaction, dbs: HNSWDatabases, space: UInt32, header: GraphHeader, adopting kept: SnapshotAddresses? = nil) {
         self.txn = txn
         self.writer = txn as? WriteTransaction
         self.dbs = dbs
@@ -123,39 +127,39 @@ final class LMDBNodeStore: HNSWNodeStore {
         self.nodesPerBlock = header.nodesPerBlock
         self.divisionMagic = header.nodesPerBlock > 1 ? UInt64.max / UInt64(header.nodesPerBlock) + 1 : 0
         self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
-        // A read transaction sees one committed snapshot: adopt the addresses an earlier
-        // reader of the same snapshot looked up (see SnapshotAddresses).
-        if writer == nil {
-            let snapshot = txn.id
-            self.snapshot = snapshot
-            if let kept = SnapshotAddressPool.shared.take(environment: txn.environment, space: space, snapshot: snapshot,
-                                                          blockBytes: blockBytes) {
-                table.deallocate()
-                upperCache.deallocate()
-                table = kept.table
-                tableCount = kept.tableCount
-                touchedBlocks = kept.touchedBlocks
-                upperCache = kept.upperCache
-                ownedCopies = kept.ownedCopies
-                kept.disown()
-            }
+        // A read transaction sees one committed snapshot: adopt the addresses an earlier reader
+        // of the same snapshot looked up (lent by the environment's snapshot page cache).
+        if let kept, writer == nil, kept.space == space, kept.blockBytes == blockBytes {
+            table.deallocate()
+            upperCache.deallocate()
+            table = kept.table
+            tableCount = kept.tableCount
+            touchedBlocks = kept.touchedBlocks
+            upperCache = kept.upperCache
+            ownedCopies = kept.ownedCopies
+            kept.disown()
         }
     }
 
-    /// The snapshot (`mdb_txn_id`) of a read transaction; nil for a write.
-    private(set) var snapshot: Int?
+    /// Hands this read-only store's addresses over to a ``SnapshotAddresses`` for the next reader
+    /// of the snapshot (the store starts over with an empty table); nil for a store that wrote.
+    /// Called by ``HNSWGraph/withReadStore(in:_:)`` before the snapshot page cache is given back.
+    func detachAddresses() -> SnapshotAddresses? {
+        guard writer == nil, dirtyBlocks.isEmpty else { return nil }
+        let addresses = SnapshotAddresses(space: space, blockBytes: blockBytes, table: table, tableCount: tableCount,
+                                          touchedBlocks: touchedBlocks, upperCache: upperCache, ownedCopies: ownedCopies)
+        table = UnsafeMutablePointer.allocate(capacity: 1)
+        tableCount = 0
+        touchedBlocks = []
+        upperCache = SlotAddressMap()
+        ownedCopies = []
+        return addresses
+    }
 
     deinit {
-        if let snapshot, dirtyBlocks.isEmpty {
-            SnapshotAddressPool.shared.give(SnapshotAddresses(
-                environment: txn.environment, space: space, snapshot: snapshot, blockBytes: blockBytes,
-                table: table, tableCount: tableCount, touchedBlocks: touchedBlocks, upperCache: upperCache,
-                ownedCopies: ownedCopies))
-        } else {
-            upperCache.deallocate()
-            table.deallocate()
-            for p in ownedCopies { p.deallocate() }
-        }
+        upperCache.deallocate()
+        table.deallocate()
+        for p in ownedCopies { p.deallocate() }
         for (_, p) in dirtyBlocks { p.deallocate() }
     }
 
@@ -548,24 +552,19 @@ struct SlotAddressMap {
 }
 
 /// The addresses a read-only store looked up in one snapshot — block table, upper-layer
-/// records, copies of misaligned blocks — kept for the next reader of the same snapshot.
+/// records, copies of misaligned blocks — left in the environment's snapshot page cache
+/// (Storage's ``UnsafeSnapshotPageCache``, keyed by space) for the next reader of the same snapshot.
 ///
-/// Why this is safe: a read transaction with id `n` sees the snapshot committed as `n`, and
-/// a new read transaction only ever sees the latest commit. So a later reader with the same id
-/// means no commit happened in between: no page of snapshot `n` was freed or rewritten, and
-/// the map was not moved (Storage remaps only to adopt a map another process grew, and that
-/// process's commit changed the id; a Storage that remapped on its own would break this).
-/// The pages stay valid for as long as that reader's transaction is open. The environment is
-/// matched by identity and held weakly: a closed, released environment never matches again.
-/// Addresses are only ever dereferenced by a store whose own transaction sees that snapshot.
+/// Why this is safe: Storage hands an entry only to a read transaction of the same environment
+/// that sees the same snapshot (same `mdb_txn_id`), and empties the cache on every commit and
+/// when it remaps; a snapshot's pages are neither freed nor moved while its id is the newest
+/// (see `SnapshotPageCacheStorage`). The addresses are dereferenced only by a store created inside
+/// ``HNSWGraph/withReadStore(in:_:)``, within that transaction.
 ///
 /// Without this, one query per read transaction (FuteDB's `nearest`) paid one `mdb_get` per
 /// block it touched, every time: most of a small-ef query on siftsmall.
-final class SnapshotAddresses: @unchecked Sendable {  // safe: owned by one store, or by the pool under its lock
-    weak var environment: Environment?
-    let environmentID: ObjectIdentifier
+final class SnapshotAddresses: SnapshotPageCacheEntry, @unchecked Sendable {  // safe: owned by one store, or by the cache under its lock
     let space: UInt32
-    let snapshot: Int
     let blockBytes: Int
     private(set) var table: UnsafeMutablePointer<UnsafeRawPointer?>
     private(set) var tableCount: Int
@@ -574,12 +573,9 @@ final class SnapshotAddresses: @unchecked Sendable {  // safe: owned by one stor
     private(set) var ownedCopies: [UnsafeMutableRawPointer]
     private var owns = true
 
-    init(environment: Environment, space: UInt32, snapshot: Int, blockBytes: Int, table: UnsafeMutablePointer<UnsafeRawPointer?>,
-         tableCount: Int, touchedBlocks: [Int], upperCache: SlotAddressMap, ownedCopies: [UnsafeMutableRawPointer]) {
-        self.environment = environment
-        self.environmentID = ObjectIdentifier(environment)
+    init(space: UInt32, blockBytes: Int, table: UnsafeMutablePointer<UnsafeRawPointer?>, tableCount: Int,
+         touchedBlocks: [Int], upperCache: SlotAddressMap, ownedCopies: [UnsafeMutableRawPointer]) {
         self.space = space
-        self.snapshot = snapshot
         self.blockBytes = blockBytes
         self.table = table
         self.tableCount = tableCount
@@ -591,56 +587,10 @@ final class SnapshotAddresses: @unchecked Sendable {  // safe: owned by one stor
     /// The memory now belongs to the store that adopted it.
     func disown() { owns = false }
 
-    func matches(_ environment: Environment, space: UInt32, snapshot: Int, blockBytes: Int) -> Bool {
-        self.environment === environment && environmentID == ObjectIdentifier(environment) && self.space == space
-            && self.snapshot == snapshot && self.blockBytes == blockBytes
-    }
-
     deinit {
         guard owns else { return }
         table.deallocate()
         upperCache.deallocate()
         for p in ownedCopies { p.deallocate() }
-    }
-}
-
-/// Process-wide pool of ``SnapshotAddresses``: each is handed to one store at a time.
-final class SnapshotAddressPool: @unchecked Sendable {  // safe: `kept` is only touched under `lock`
-    static let shared = SnapshotAddressPool()
-    private let lock = NSLock()
-    private var kept: [SnapshotAddresses] = []
-    private let limit = 8
-    /// How many stores adopted kept addresses (for tests).
-    private var adoptions = 0
-    var adoptionCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return adoptions
-    }
-
-    /// Addresses for this snapshot of this space, if a reader left some.
-    func take(environment: Environment, space: UInt32, snapshot: Int, blockBytes: Int) -> SnapshotAddresses? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let i = kept.lastIndex(where: { $0.matches(environment, space: space, snapshot: snapshot, blockBytes: blockBytes) }) else { return nil }
-        adoptions += 1
-        return kept.remove(at: i)
-    }
-
-    /// Keeps `addresses` for the next reader; drops those of older snapshots of the same space
-    /// (no new reader can see them) and of released environments.
-    func give(_ addresses: SnapshotAddresses) {
-        var dropped: [SnapshotAddresses] = []
-        lock.lock()
-        kept.removeAll { other in
-            let stale = other.environment == nil
-                || (other.environmentID == addresses.environmentID && other.space == addresses.space && other.snapshot < addresses.snapshot)
-            if stale { dropped.append(other) }
-            return stale
-        }
-        if addresses.environment != nil { kept.append(addresses) } else { dropped.append(addresses) }
-        if kept.count > limit { dropped.append(kept.removeFirst()) }
-        lock.unlock()
-        _ = dropped  // released (and freed) outside the lock
     }
 }

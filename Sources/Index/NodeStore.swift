@@ -5,7 +5,10 @@ import Kernels
 /// The algorithm in ``HNSWAlgorithm`` is written against this protocol so it runs on the
 /// in-memory store (tests, benchmarks) and in place on LMDB pages (``HNSWGraph``). Methods
 /// throw only when the underlying storage fails or is corrupt.
-public protocol HNSWNodeReader {
+///
+/// `package`, like the stores and ``HNSWAlgorithm``: it lends and takes raw pointers, so only this
+/// package's modules use it; the public API is ``HNSWGraph`` and ``HNSWIndex``, which take arrays.
+package protocol HNSWNodeReader {
     /// Vector length.
     var dimension: Int { get }
     /// Distance used between vectors.
@@ -33,7 +36,7 @@ public protocol HNSWNodeReader {
 }
 
 /// Write access to an HNSW graph's nodes.
-public protocol HNSWNodeStore: HNSWNodeReader {
+package protocol HNSWNodeStore: HNSWNodeReader {
     /// Creates a node for `key` with `vector` and `level`, no links; returns its slot.
     func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32
     /// Replaces the node's links on `layer` (at most the layer's capacity).
@@ -48,22 +51,22 @@ public protocol HNSWNodeStore: HNSWNodeReader {
 
 extension HNSWNodeReader {
     /// No hint by default.
-    public func prefetch(_ slot: UInt32) {}
+    package func prefetch(_ slot: UInt32) {}
 
     /// Copies the node's links on `layer`.
-    public func neighbors(of slot: UInt32, layer: Int) throws -> [UInt32] {
+    package func neighbors(of slot: UInt32, layer: Int) throws -> [UInt32] {
         try withNeighbors(of: slot, layer: layer) { Array($0) }
     }
 
     /// Distance between two stored nodes.
-    public func distance(between a: UInt32, _ b: UInt32) throws -> Float {
+    package func distance(between a: UInt32, _ b: UInt32) throws -> Float {
         try withVector(of: a) { try distance($0, to: b) }
     }
 }
 
 extension HNSWNodeStore {
     /// Replaces the node's links from an array.
-    public func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: [UInt32]) throws {
+    package func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: [UInt32]) throws {
         try neighbors.withUnsafeBufferPointer { try setNeighbors(of: slot, layer: layer, $0) }
     }
 }

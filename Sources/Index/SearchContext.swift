@@ -73,7 +73,7 @@ struct PairHeap {
 /// Scratch memory for searches: a visited set by generation counter (never cleared between
 /// searches, only when the counter wraps) and the two heaps. Reuse one per thread across many
 /// searches; not thread-safe.
-public struct SearchContext {
+package struct SearchContext {
     var marks: [UInt16] = []
     var generation: UInt16 = 0
     var candidates = PairHeap(isMax: false)
@@ -93,7 +93,7 @@ public struct SearchContext {
     }
 
     /// Creates an empty context; it grows to the graph's slot capacity on first use.
-    public init() {}
+    package init() {}
 
     /// Starts a new visit generation covering `capacity` slots.
     mutating func beginVisit(capacity: Int) {

@@ -4,7 +4,7 @@ import COpenBLAS
 public enum BLAS {
     /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, row-major, where `op(A)` is `m×k` and
     /// `op(B)` is `k×n`. `lda`, `ldb`, `ldc` are row strides in floats of the matrices as stored.
-    public static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    package static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         precondition(m >= 0 && n >= 0 && k >= 0, "BLAS.sgemm: negative size m=\(m) n=\(n) k=\(k)")
@@ -52,7 +52,7 @@ public enum Prefetch {
     /// Asks the CPU to bring the cache lines of `bytes` bytes at `address` (one hint per 64-byte line) into
     /// cache: a hint, never a fault, so any address is allowed.
     @inlinable @inline(__always)
-    public static func read(_ address: UnsafeRawPointer, bytes: Int = 256) {
+    package static func read(_ address: UnsafeRawPointer, bytes: Int = 256) {
         var offset = 0
         while offset < bytes {
             fute_prefetch(address + offset)

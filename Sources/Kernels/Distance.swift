@@ -2,8 +2,14 @@
 ///
 /// Each kernel keeps four `SIMD8<Float>` accumulators (32 floats per step, enough independent
 /// chains to hide add/FMA latency), reduces them as a tree, then finishes the remainder
-/// (`count % 32`) with one SIMD8 step per 8 floats and a scalar tail. Loads are unaligned, so any
-/// pointer works (LMDB values are not always 4-byte aligned).
+/// (`count % 32`) with one SIMD8 step per 8 floats and a scalar tail. The SIMD8 loads are
+/// unaligned (no 16- or 32-byte alignment needed), but the scalar tail reads `a[i]`, a typed load:
+/// every pointer must be 4-byte aligned, as any valid `UnsafePointer<Float>` is. LMDB values are
+/// not always 4-byte aligned, so callers check a value's address and copy a misaligned one first
+/// (FuteDB's exact scan; the index copies misaligned blocks).
+///
+/// The pointer kernels are `package`: only this package's modules call them; other code uses the
+/// array overloads.
 ///
 /// With `FUTE_NATIVE=1` the package compiles with AVX2+FMA and the kernels use fused
 /// multiply-add (`FUTE_FMA`); without it they use a separate multiply and add, because
@@ -37,7 +43,7 @@ public enum Distance {
     }
 
     /// Squared Euclidean distance `Σ (aᵢ − bᵢ)²` over `count` floats.
-    public static func l2Squared(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    package static func l2Squared(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         var s0 = V(), s1 = V(), s2 = V(), s3 = V()
         var i = 0
         while i &+ 32 <= count {
@@ -64,7 +70,7 @@ public enum Distance {
     }
 
     /// Inner product `Σ aᵢbᵢ` over `count` floats.
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    package static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         var s0 = V(), s1 = V(), s2 = V(), s3 = V()
         var i = 0
         while i &+ 32 <= count {
@@ -87,13 +93,13 @@ public enum Distance {
     }
 
     /// Squared norm `Σ aᵢ²`.
-    public static func squaredNorm(_ a: UnsafePointer<Float>, count: Int) -> Float {
+    package static func squaredNorm(_ a: UnsafePointer<Float>, count: Int) -> Float {
         dot(a, a, count: count)
     }
 
     /// Cosine distance `1 − a·b / (|a||b|)`, clamped to `[0, 2]`; 1 when either vector is zero
     /// (see ``Metric``). One pass computes the dot product and both norms.
-    public static func cosineDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    package static func cosineDistance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         // Four accumulators per sum (12 ymm registers): with two per norm, each norm chain took two
         // dependent FMAs per 32 floats and latency, not the FMA ports, bounded the loop.
         var d0 = V(), d1 = V(), d2 = V(), d3 = V()
@@ -136,7 +142,7 @@ public enum Distance {
     }
 
     /// The engine distance for `metric` (lower is nearer).
-    public static func distance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    package static func distance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         switch metric {
         case .l2: return l2Squared(a, b, count: count)
         case .ip: return -dot(a, b, count: count)

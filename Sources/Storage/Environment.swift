@@ -53,7 +53,10 @@ public struct EnvironmentConfiguration: Sendable, Equatable {
 /// - a write transaction begins and commits on the calling thread inside ``write(_:)``, with
 ///   writers in this process serialised by a lock (LMDB's own lock serialises processes);
 /// - the map is reserved once and only re-read (`mdb_env_set_mapsize(env, 0)`) when another
-///   process grew it, and then only while no transaction of this process is open.
+///   process grew it, and then only while no transaction of this process is open;
+/// - addresses readers keep for later readers of the same snapshot live in this environment's
+///   snapshot page cache (``ReadTransaction/withUnsafeSnapshotPageCache(_:)``), emptied by every
+///   commit and by that remap.
 ///
 /// `@unchecked Sendable`: an `MDB_env` is safe to share between threads with `MDB_NOTLS`; the
 /// mutable state of this class (database names, writer ownership) is guarded by `stateLock`.
@@ -74,6 +77,9 @@ public final class Environment: @unchecked Sendable {
     let mapGate = ReadWriteLock()
     private var databases: [String: Database] = [:]
     private var writerThread: pthread_t?
+    /// What readers built from the pages of the newest snapshot, for the next reader of it; emptied
+    /// by every commit and by `adoptGrownMap()` (see ``ReadTransaction/withUnsafeSnapshotPageCache(_:)``).
+    package let snapshotPageCache = SnapshotPageCacheStorage()
 
     /// Opens (and, unless read-only, creates) the environment in `directory`.
     ///
@@ -244,7 +250,10 @@ public final class Environment: @unchecked Sendable {
             finishDatabaseOpens(of: transaction, committed: false)
             throw LMDBError(kind: .badTransaction, message: "committing to \(directory) refused: \(reason); the transaction was aborted — let errors thrown inside write { } propagate")
         }
+        let committedID = mdb_txn_id(txn)
         let rc = mdb_txn_commit(txn)  // frees the transaction whether or not it succeeds
+        // Pages of the previous snapshot may now be reused: nothing built from them is handed out again.
+        snapshotPageCache.invalidate(committed: rc == MDB_SUCCESS ? committedID : nil)
         finishDatabaseOpens(of: transaction, committed: rc == MDB_SUCCESS)
         if rc == EINVAL || rc == MDB_BAD_TXN {
             throw LMDBError(code: rc, message: "committing to \(directory) failed: an earlier operation in the transaction failed (e.g. the map was full) and its error was caught; the transaction was aborted — let such errors propagate and retry the whole transaction")
@@ -285,6 +294,8 @@ public final class Environment: @unchecked Sendable {
             usleep(1000)
         }
         defer { mapGate.unlock() }
+        // The map moves: forget every address into it (no transaction of this process is open).
+        snapshotPageCache.invalidate(committed: nil)
         try check(mdb_env_set_mapsize(env, 0), "adopting the map size set by another process")
     }
 

@@ -14,8 +14,10 @@ public enum ScanControl: Sendable {
 /// take a `ReadTransaction` and be called from either kind of transaction.
 ///
 /// Bytes returned by LMDB are lent to closures and are valid only inside them: they point into
-/// the memory map and must not be stored. The transaction itself must not escape its closure;
-/// using it afterwards stops the process with a precondition failure.
+/// the memory map and must not be stored. The one place addresses outlive a transaction is the
+/// environment's snapshot page cache, reachable only through ``withUnsafeSnapshotPageCache(_:)``,
+/// which hands them back only to a transaction of the same snapshot. The transaction itself must
+/// not escape its closure; using it afterwards stops the process with a precondition failure.
 ///
 /// Not `Sendable`: an LMDB transaction belongs to the code that began it.
 public class ReadTransaction {

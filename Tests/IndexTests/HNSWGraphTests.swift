@@ -115,7 +115,7 @@ final class HNSWGraphTests: XCTestCase {
         var rng = TestRNG(seed: 41)
         var items: [UInt64: [Float]] = [:]
         var nextKey: UInt64 = 0
-        let adoptionsBefore = SnapshotAddressPool.shared.adoptionCount
+        let adoptionsBefore = env.snapshotPageCache.adoptionCount
         for round in 0..<4 {
             try env.write { txn in
                 let graph = try HNSWGraph(spaceID: 9, dimension: d, metric: .l2, parameters: parameters, in: txn)
@@ -145,7 +145,7 @@ final class HNSWGraphTests: XCTestCase {
             let removed = try env.read { txn in try HNSWGraph(spaceID: 9, in: txn).count(in: txn) }
             XCTAssertEqual(removed, items.count)
         }
-        XCTAssertGreaterThan(SnapshotAddressPool.shared.adoptionCount - adoptionsBefore, 1_000,
+        XCTAssertGreaterThan(env.snapshotPageCache.adoptionCount - adoptionsBefore, 1_000,
                              "later readers of a snapshot should reuse the addresses")
     }
 

@@ -37,9 +37,13 @@ final class AttentionSurrogateTests: XCTestCase {
             let outputs = regression ? 1 : 3
             let targets: [Float] = regression ? [0.5, -1, 2] : [1, 0, 0, 0, 0.3, 0.7, 0, 1, 0]
             let base = Self.trainer(outputs: outputs)
-            let analytic = base.gradients(states: states, targets: targets, regression: regression).parameters
-            let keyPaths: [WritableKeyPath<LayerTrainer, [Float]>] = [\.qkvWeight, \.qkvBias, \.outWeight, \.outBias, \.head, \.headBias]
-            for (group, path) in keyPaths.enumerated() {
+            let analytic = base.gradients(states: states, targets: targets, regression: regression)
+            let groups: [(parameter: WritableKeyPath<LayerTrainer, [Float]>, gradient: KeyPath<LayerTrainer.Gradients, [Float]>)] = [
+                (\.qkvWeight, \.qkvWeight), (\.qkvBias, \.qkvBias), (\.outWeight, \.outWeight),
+                (\.outBias, \.outBias), (\.head, \.head), (\.headBias, \.headBias),
+            ]
+            for (group, pair) in groups.enumerated() {
+                let path = pair.parameter, gradient = pair.gradient
                 let count = base[keyPath: path].count
                 for index in stride(from: group * 7 % count, to: count, by: max(1, count / 9)) {
                     let h: Float = 1e-2
@@ -48,7 +52,7 @@ final class AttentionSurrogateTests: XCTestCase {
                     minus[keyPath: path][index] -= h
                     let numeric = (plus.gradients(states: states, targets: targets, regression: regression).loss
                         - minus.gradients(states: states, targets: targets, regression: regression).loss) / (2 * h)
-                    XCTAssertEqual(analytic[group][index], numeric, accuracy: 2e-3 + 2e-2 * abs(numeric),
+                    XCTAssertEqual(analytic[keyPath: gradient][index], numeric, accuracy: 2e-3 + 2e-2 * abs(numeric),
                                    "group \(group) index \(index) regression \(regression)")
                 }
             }
