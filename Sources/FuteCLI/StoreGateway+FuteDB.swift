@@ -94,16 +94,53 @@ final class FuteDBGateway: StoreGateway {
         }
     }
 
-    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: SubjectKind?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch] {
+    func nearest(_ request: NearestRequest) throws -> NearestAnswer {
         try database.read { reader in
-            try reader.nearest(space: space.name, vector: vector, k: k, kind: kind, exact: exact, ef: ef, excluding: excluding)
-        }.map { TaskMatch(name: $0.name, kind: $0.kind, score: $0.score, metadata: [:]) }
+            let space = try Self.requireSpace(request.space, in: reader)
+            let info = Self.info(space)
+            var queries: [(label: String, vector: [Float], excluding: String?)]
+            switch request.query {
+            case .subject(let name):
+                queries = [("'\(name)'", try Self.vector(of: name, in: request.space, reader: reader), name)]
+            case .vectors(let given):
+                queries = given.map { ($0.label, $0.vector, nil) }
+            }
+            for query in queries where query.vector.count != space.dimension {
+                throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space.name)' has dimension \(space.dimension); vectors from different spaces are never compared")
+            }
+            // Filters, and spaces compared by centered cosine (exact, in the library too), are answered
+            // from one snapshot of the query layer, which also says whether centering is in effect.
+            if !request.filters.isEmpty || space.comparison != .metric {
+                let snapshot = try reader.taskSnapshot(space: space.name)
+                let results = try queries.map { query in
+                    (query.label, try TaskQueries.nearest(in: snapshot, to: query.vector, k: request.k, kind: request.kind,
+                                                          filters: request.filters, excluding: query.excluding))
+                }
+                return NearestAnswer(space: info, centered: snapshot.center != nil, results: results)
+            }
+            let lists: [[SearchResult]]
+            if request.exact && queries.count > 1 {
+                // Many exact queries: one BLAS matrix product instead of one scan each.
+                lists = try reader.nearest(space: space.name, vectors: queries.map(\.vector), k: request.k, kind: request.kind)
+            } else {
+                lists = try queries.map { query in
+                    try reader.nearest(space: space.name, vector: query.vector, k: request.k, kind: request.kind, exact: request.exact,
+                                       ef: request.ef, excluding: query.excluding)
+                }
+            }
+            let results = zip(queries, lists).map { query, list in
+                (query.label, list.map { TaskMatch(name: $0.name, kind: $0.kind, score: $0.score) })
+            }
+            return NearestAnswer(space: info, centered: false, results: results)
+        }
     }
 
-    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: SubjectKind?) throws -> [[TaskMatch]] {
+    func models(space name: String, task: String, k: Int, filters: [MetadataFilter]) throws -> (space: SpaceInfo, centered: Bool, matches: [TaskMatch]) {
         try database.read { reader in
-            try reader.nearest(space: space.name, vectors: vectors, k: k, kind: kind)
-        }.map { list in list.map { TaskMatch(name: $0.name, kind: $0.kind, score: $0.score) } }
+            let space = try Self.requireSpace(name, in: reader)
+            let snapshot = try reader.taskSnapshot(space: name)
+            return (Self.info(space), snapshot.center != nil, try TaskQueries.models(in: snapshot, forTask: task, k: k, filters: filters))
+        }
     }
 
     func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int) throws {
@@ -114,27 +151,31 @@ final class FuteDBGateway: StoreGateway {
         try TaskEmbeddingStore.store(embedding, name: name, space: space, metadata: metadata, index: index, in: database)
     }
 
-    func vector(space: String, subject: String) throws -> [Float] {
-        try database.read { reader in
-            if let embedding = try reader.embedding(space: space, subject: subject) { return embedding.vector }
-            let others = try reader.spaces(of: subject)
-            let hint = others.isEmpty ? "nor in any other space; check the name, or ingest it first"
-                : "but has one in space\(others.count == 1 ? "" : "s") \(others.map { "\"\($0)\"" }.joined(separator: ", ")); vectors of different spaces are never compared — query with --space \(others[0]), or embed \"\(subject)\" in \"\(space)\""
-            throw CommandError("subject \"\(subject)\" has no embedding in space \"\(space)\" \(hint)")
-        }
-    }
-
-    func snapshot(space name: String) throws -> TaskSpaceSnapshot {
-        try database.read { try $0.taskSnapshot(space: name) }
+    /// The stored vector of `subject` in `space`; the error names the spaces that do hold it.
+    private static func vector(of subject: String, in space: String, reader: DatabaseReader) throws -> [Float] {
+        if let embedding = try reader.embedding(space: space, subject: subject) { return embedding.vector }
+        let others = try reader.spaces(of: subject)
+        let hint = others.isEmpty ? "nor in any other space; check the name, or ingest it first"
+            : "but has one in space\(others.count == 1 ? "" : "s") \(others.map { "\"\($0)\"" }.joined(separator: ", ")); vectors of different spaces are never compared — query with --space \(others[0]), or embed \"\(subject)\" in \"\(space)\""
+        throw CommandError("subject \"\(subject)\" has no embedding in space \"\(space)\" \(hint)")
     }
 
     func taskMap(space name: String) throws -> TaskMap {
-        try database.read { try $0.taskMap(space: name) }
+        try database.read { reader in
+            _ = try Self.requireSpace(name, in: reader)
+            return try reader.taskMap(space: name)
+        }
     }
 
-    func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport {
+    func evaluateTransfer(space: String, truth: [TransferRecord]?, truthFile: String?, k: Int, metric: String, neighbours: Int,
+                          gain: RelevanceGain) throws -> TransferEvaluationReport {
         try database.read { reader in
-            try reader.evaluateTransfer(space: space, truth: truth, k: k, metric: metric, neighbours: neighbours, gain: gain)
+            _ = try Self.requireSpace(space, in: reader)
+            let records = try truth ?? reader.observations()
+            guard records.contains(where: { $0.metric == metric }) else {
+                throw CommandError("no observations with metric '\(metric)' \(truthFile.map { "in \($0)" } ?? "in the store"); store some with fute-db observe FILE.jsonl, or pick --metric")
+            }
+            return try reader.evaluateTransfer(space: space, truth: truth, k: k, metric: metric, neighbours: neighbours, gain: gain)
         }
     }
 
@@ -193,10 +234,6 @@ final class FuteDBGateway: StoreGateway {
             }
             try committed(batch, range)
         }
-    }
-
-    func observations() throws -> [TransferRecord] {
-        try database.read { try $0.observations() }.map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
     }
 }
 

@@ -30,6 +30,31 @@ struct SpaceCreation: Sendable {
     }
 }
 
+/// What `fute-db query` asks: the nearest subjects to a stored subject or to given vectors.
+struct NearestRequest: Sendable {
+    enum Query: Sendable {
+        /// A stored subject's vector; the subject is left out of its own results.
+        case subject(String)
+        /// Given vectors, each with the label the output shows (e.g. `FILE:LINE`).
+        case vectors([(label: String, vector: [Float])])
+    }
+    var space: String
+    var query: Query
+    var k: Int
+    var kind: SubjectKind?
+    var filters: [MetadataFilter]
+    var exact: Bool
+    var ef: Int?
+}
+
+/// The answer to a ``NearestRequest``: one result list per query vector.
+struct NearestAnswer: Sendable {
+    var space: SpaceInfo
+    /// True when the scores are centered cosines (a FUTE task space), not the space's metric.
+    var centered: Bool
+    var results: [(label: String, matches: [TaskMatch])]
+}
+
 /// Totals for `fute-db stats`.
 struct StoreStats: Sendable {
     var path: String
@@ -60,26 +85,27 @@ protocol StoreGateway {
     /// of `batchSize`, one write transaction each; `committed` as for ``ingest(space:creation:records:defaultKind:batchSize:committed:)``.
     func ingest(records files: [TaskRecordFile], space: String, creation: SpaceCreation, batchSize: Int,
                 committed: (_ batch: Int, _ range: Range<Int>) throws -> Void) throws
-    func nearest(space: SpaceInfo, vector: [Float], k: Int, kind: SubjectKind?, exact: Bool, ef: Int?, excluding: String?) throws -> [TaskMatch]
-    /// Exact top-k for many query vectors at once (one BLAS matrix product).
-    func nearestBatch(space: SpaceInfo, vectors: [[Float]], k: Int, kind: SubjectKind?) throws -> [[TaskMatch]]
+    /// `query`: nearest subjects, in one read transaction. Filters and centered (FUTE) spaces are
+    /// scored exactly by the query layer; many exact queries without filters as one BLAS product;
+    /// otherwise the space's index. A query vector of another dimension is an error.
+    func nearest(_ request: NearestRequest) throws -> NearestAnswer
+    /// `query models`: model subjects for a dataset, in one read transaction.
+    func models(space: String, task: String, k: Int, filters: [MetadataFilter]) throws -> (space: SpaceInfo, centered: Bool, matches: [TaskMatch])
     /// Throws when `space` exists with another provenance or dimension than a task embedding made
     /// with `provenance` would have (checked before spending time on encoding).
     func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int) throws
     /// Stores one task embedding (and its examples) in `space`, in one write transaction.
     func store(_ embedding: TaskEmbedding, name: String, space: String, metadata: [String: JSONValue], index: IndexParameters?) throws
-    /// The stored vector of `subject` in `space` (errors name the spaces that do hold it).
-    func vector(space: String, subject: String) throws -> [Float]
-    func snapshot(space: String) throws -> TaskSpaceSnapshot
     /// `map`: the library's 2-D projection of `space` (examples left out of task spaces), from one snapshot.
     func taskMap(space: String) throws -> TaskMap
-    /// `eval`: the library's evaluation of the similarity and blended rankings against `truth` (default: the stored observations).
-    func evaluateTransfer(space: String, truth: [TransferRecord]?, k: Int, metric: String, neighbours: Int, gain: RelevanceGain) throws -> TransferEvaluationReport
+    /// `eval`: the library's evaluation of the similarity and blended rankings against `truth` (read
+    /// from `truthFile`; default: the stored observations), in one read transaction.
+    func evaluateTransfer(space: String, truth: [TransferRecord]?, truthFile: String?, k: Int, metric: String, neighbours: Int,
+                          gain: RelevanceGain) throws -> TransferEvaluationReport
     /// `query transfer`: the library's ranking of sources for `target`, in one read transaction.
     func transferRanking(space: String, target: String, k: Int, sources: SubjectKind?, metric: String, neighbours: Int) throws -> (SpaceInfo, TransferRanking)
     /// Validates that every source and target exists (errors name `file`:line), then writes in one transaction.
     func addObservations(_ records: [ObservationRecord], file: String) throws
-    func observations() throws -> [TransferRecord]
     /// A consistent copy of the store in `path` (a new or empty directory).
     func backup(to path: String, compact: Bool) throws
     /// For each name, whether it has an embedding in `space` (or, with `space` nil, is a stored subject); one snapshot.

@@ -52,13 +52,9 @@ struct EvalCommand: FuteCommand {
             try ObservationReader.read(file).map { TransferRecord(source: $0.source, target: $0.target, metric: $0.metric, score: $0.score) }
         }
         let store = try Stores.open(database, mustExist: true)
-        _ = try store.space(space)
-        let records = try truthRecords ?? store.observations()
-        guard records.contains(where: { $0.metric == metric }) else {
-            throw CommandError("no observations with metric '\(metric)' \(truth.map { "in \($0)" } ?? "in the store"); store some with fute-db observe FILE.jsonl, or pick --metric")
-        }
         // With --truth, the blended ranking learns from the file's observations too (leave-one-target-out).
-        let report = try store.evaluateTransfer(space: space, truth: truthRecords, k: k, metric: metric, neighbours: neighbours, gain: gain)
+        let report = try store.evaluateTransfer(space: space, truth: truthRecords, truthFile: truth, k: k, metric: metric,
+                                                neighbours: neighbours, gain: gain)
         if json {
             io.print(Self.json(report, k: k, gain: gain).rendered)
         } else {

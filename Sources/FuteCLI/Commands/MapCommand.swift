@@ -38,8 +38,7 @@ struct MapCommand: FuteCommand {
 
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
-        let info = try store.space(space)
-        let map = try store.taskMap(space: info.name)
+        let map = try store.taskMap(space: space)
         guard !map.points.isEmpty else {
             throw CommandError("--space \(space): the space is empty, nothing to map; ingest vectors into it first (fute-db ingest --space \(space) FILE)")
         }

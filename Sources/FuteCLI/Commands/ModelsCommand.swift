@@ -31,9 +31,7 @@ struct ModelsCommand: FuteCommand {
 
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
-        let info = try store.space(space)
-        let snapshot = try store.snapshot(space: space)
-        let matches = try TaskQueries.models(in: snapshot, forTask: task, k: k, filters: filters)
+        let (info, centered, matches) = try store.models(space: space, task: task, k: k, filters: filters)
         if json {
             io.print(OutputJSON.array(matches.map { match in
                 .object([("name", .string(match.name)), ("kind", .string(match.kind.rawValue)), ("score", .number(match.score)),
@@ -41,7 +39,7 @@ struct ModelsCommand: FuteCommand {
             }).rendered)
             return
         }
-        let comparison = snapshot.center == nil ? "metric cosine" : "centered cosine"
+        let comparison = centered ? "centered cosine" : "metric cosine"
         io.print("space \(space) (\(comparison) for model selection, dimension \(info.dimension)): models for '\(task)'")
         var table = TextTable(headers: ["rank", "model", "cosine", "meta"], rightAligned: [0, 2])
         for (index, match) in matches.enumerated() {

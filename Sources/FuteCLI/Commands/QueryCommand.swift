@@ -88,47 +88,30 @@ struct QueryCommand: FuteCommand {
 
     func run(io: CommandIO) throws {
         let store = try Stores.open(database, mustExist: true)
-        let info = try store.space(space)
-        var queries: [(label: String, vector: [Float], excluding: String?)] = []
+        let query: NearestRequest.Query
         switch source {
         case .name(let name):
-            queries = [("'\(name)'", try store.vector(space: space, subject: name), name)]
+            query = .subject(name)
         case .vector(let vector):
-            queries = [("the given vector", vector, nil)]
+            query = .vectors([("the given vector", vector)])
         case .file(let path):
-            queries = try VectorReader.read(path).records.map { ("\($0.name) (\(path):\($0.line))", $0.vector, nil) }
+            query = .vectors(try VectorReader.read(path).records.map { ("\($0.name) (\(path):\($0.line))", $0.vector) })
         }
-        for query in queries where query.vector.count != info.dimension {
-            throw CommandError("\(query.label) has dimension \(query.vector.count) but space '\(space)' has dimension \(info.dimension); vectors from different spaces are never compared")
-        }
-        // Filters, and spaces compared by centered cosine (exact, in the library too), are answered
-        // from one snapshot of the query layer, which also says whether centering is in effect.
-        let snapshot = filters.isEmpty && info.comparison == .metric ? nil : try store.snapshot(space: space)
-        // Many exact queries without filters: one BLAS matrix product instead of one scan each.
-        let batched = (exact && snapshot == nil && queries.count > 1)
-            ? try store.nearestBatch(space: info, vectors: queries.map(\.vector), k: k, kind: kind) : nil
-        for (position, query) in queries.enumerated() {
-            let matches: [TaskMatch]
-            if let batched {
-                matches = batched[position]
-            } else if let snapshot {
-                matches = try TaskQueries.nearest(in: snapshot, to: query.vector, k: k, kind: kind, filters: filters, excluding: query.excluding)
-            } else {
-                matches = try store.nearest(space: info, vector: query.vector, k: k, kind: kind, exact: exact, ef: ef, excluding: query.excluding)
-            }
+        let answer = try store.nearest(NearestRequest(space: space, query: query, k: k, kind: kind, filters: filters, exact: exact, ef: ef))
+        let info = answer.space
+        for (label, matches) in answer.results {
             if json {
                 io.print(OutputJSON.array(matches.map { .object([("name", .string($0.name)), ("kind", .string($0.kind.rawValue)), ("score", .number($0.score))]) }).rendered)
             } else {
-                let centered = snapshot?.center != nil
-                let scoreName = centered ? "cosine" : (info.metric == .l2 ? "distance²" : (info.metric == .ip ? "dot" : "cosine"))
-                let comparison = centered ? "centered cosine" : "metric \(info.metric.rawValue)"
-                io.print("space \(space) (\(comparison), dimension \(info.dimension)): \(matches.count) nearest to \(query.label)")
+                let scoreName = answer.centered ? "cosine" : (info.metric == .l2 ? "distance²" : (info.metric == .ip ? "dot" : "cosine"))
+                let comparison = answer.centered ? "centered cosine" : "metric \(info.metric.rawValue)"
+                io.print("space \(space) (\(comparison), dimension \(info.dimension)): \(matches.count) nearest to \(label)")
                 var table = TextTable(headers: ["rank", "name", "kind", scoreName], rightAligned: [0, 3])
                 for (index, match) in matches.enumerated() {
                     table.rows.append([String(index + 1), match.name, match.kind.rawValue, Format.score(match.score)])
                 }
                 io.print(table.rendered)
-                if queries.count > 1 { io.print("") }
+                if answer.results.count > 1 { io.print("") }
             }
         }
     }
