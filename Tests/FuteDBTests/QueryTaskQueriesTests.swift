@@ -91,16 +91,15 @@ final class QueryTaskQueriesTests: XCTestCase {
         let obs: [String: Double] = ["a": 0.1, "b": 0.2, "c": 0.9]
         let oMean = 0.4
         let oSd = ((0.09 + 0.04 + 0.25) / 3).squareRoot()
-        let w = 0.5  // TransferQueries.observationWeight
+        // predicted = the one neighbour's z-score; the blend standardizes it over the candidates
+        // with evidence (here a, b, c) before adding it to zsim.
+        let predicted = obs.mapValues { ($0 - oMean) / oSd }
+        let pMean = predicted.values.reduce(0, +) / 3
+        let pSd = (predicted.values.map { ($0 - pMean) * ($0 - pMean) }.reduce(0, +) / 3).squareRoot()
         var expected: [String: Double] = [:]
         for (index, name) in names.enumerated() {
             let zsim = (sims[index] - mean) / sd
-            if let o = obs[name] {
-                let predicted = (o - oMean) / oSd
-                expected[name] = zsim + w * predicted
-            } else {
-                expected[name] = zsim
-            }
+            expected[name] = zsim + (predicted[name].map { ($0 - pMean) / pSd } ?? 0)
         }
         XCTAssertEqual(rows.map(\.source), names.sorted { expected[$0]! > expected[$1]! })
         for row in rows {

@@ -11,7 +11,7 @@ struct TransferCommand: FuteCommand {
                 Sources are ranked by a blended score: the z-scored similarity to the target — example-level retrieval \
                 when the space keeps its datasets' examples (ingest --method examples: each target example retrieves its \
                 nearest examples from the HNSW-indexed example space; a source scores the mean of its 10 best per \
-                target example), else the cosine of the task vectors — plus 0.5 × predicted, the mean z-scored observed \
+                target example), else the cosine of the task vectors — plus the z-scored prediction, predicted being the mean z-scored observed \
                 score of that source on the target's 5 most similar observed targets (by rank). Without observations it \
                 is the similarity order; the first line says which method produced the order. \
                 The target's own observations are shown (observed) but never used. Columns: similarity, predicted, \

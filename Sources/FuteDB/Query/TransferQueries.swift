@@ -60,15 +60,15 @@ public struct TransferRanking: Sendable, Equatable {
 ///    leave-one-target-out.
 /// 3. Neighbours N = the `neighbours` observed targets most similar to t (by rank: whatever the
 ///    space's scale of similarities, the nearest ones are used). Evidence E_s = {t' ∈ N : obs(s, t')}.
-/// 4. predicted(s) = mean of z_t'(s) over E_s; blended(s) = zsim(s) + ``observationWeight`` · predicted(s)
-///    (= zsim(s) without evidence).
-/// Measured on TaskWeb's real transfers (fute-bench transfer, README): with the other dev targets'
-/// observations, NDCG@3 rises from 0.55 (similarity alone) to about 0.61.
+/// 4. predicted(s) = mean of z_t'(s) over E_s; zpred(s) = predicted(s) standardized over the
+///    candidates with evidence (0 without); blended(s) = zsim(s) + zpred(s). Both signals are put
+///    on the same scale before they are added, with no weight to tune: a mean of a few z-scores
+///    has a smaller spread than one, so adding it raw (the first release used 0.5 · predicted)
+///    let similarity drown the evidence.
+/// Measured on TaskWeb's real transfers (fute-bench transfer, README table).
 public enum TransferQueries {
     /// Default number of neighbour targets consulted.
     public static let defaultNeighbours = 5
-    /// Weight of the neighbours' mean z-score against the z-scored similarity.
-    public static let observationWeight = 0.5
 
     /// Ranks candidate sources for `target` by blended score (ties: similarity, then name).
     /// - Parameters:
@@ -124,18 +124,26 @@ public enum TransferQueries {
 
         let candidateSimilarities = candidates.map { similarity($0.name) ?? cosine($0.vector) }
         let zsim = standardized(Dictionary(zip(candidates.map(\.name), candidateSimilarities), uniquingKeysWith: { first, _ in first }))
-        var rows: [TransferRow] = []
-        for (candidate, similarity) in zip(candidates, candidateSimilarities) {
+        var predictions: [(predicted: Double?, evidence: Int)] = []
+        for candidate in candidates {
             var sum = 0.0, evidence = 0
             for neighbour in neighbourList {
                 guard neighbour.name != candidate.name, let z = neighbour.z[candidate.name] else { continue }
                 sum += z
                 evidence += 1
             }
-            let predicted = evidence > 0 ? sum / Double(evidence) : nil
-            let blended = (zsim[candidate.name] ?? 0) + observationWeight * (predicted ?? 0)
-            rows.append(TransferRow(source: candidate.name, kind: candidate.kind, similarity: similarity, predicted: predicted,
-                                    observed: observedForTarget[candidate.name], evidence: evidence, blended: blended))
+            predictions.append((evidence > 0 ? sum / Double(evidence) : nil, evidence))
+        }
+        var withEvidence: [String: Double] = [:]
+        for (candidate, prediction) in zip(candidates, predictions) {
+            if let predicted = prediction.predicted { withEvidence[candidate.name] = predicted }
+        }
+        let zpred = standardized(withEvidence)
+        var rows: [TransferRow] = []
+        for ((candidate, similarity), prediction) in zip(zip(candidates, candidateSimilarities), predictions) {
+            let blended = (zsim[candidate.name] ?? 0) + (zpred[candidate.name] ?? 0)
+            rows.append(TransferRow(source: candidate.name, kind: candidate.kind, similarity: similarity, predicted: prediction.predicted,
+                                    observed: observedForTarget[candidate.name], evidence: prediction.evidence, blended: blended))
         }
         rows.sort { (a: TransferRow, b: TransferRow) -> Bool in
             if a.blended != b.blended { return a.blended > b.blended }
