@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "Kernels", "Storage", "TestSupport"]),
         .testTarget(name: "FuteDBTests", dependencies: ["FuteDB", "Storage", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Readers", "Encoder", "Embedders", "Ingest", "FuteDB"]),
+        .testTarget(name: "IngestTests", dependencies: ["Readers", "Encoder", "Embedders", "Ingest", "FuteDB", "TestSupport"]),
         .testTarget(name: "FuteCLITests", dependencies: ["FuteCLI", "FuteDB", "Readers", "TestSupport"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["FuteCLI", "FuteDB", "Storage", "Index", "TestSupport"]),
     ],

@@ -98,7 +98,7 @@ final class FuteDBGateway: StoreGateway {
         try database.read { reader in
             let space = try Self.requireSpace(request.space, in: reader)
             let info = Self.info(space)
-            var queries: [(label: String, vector: [Float], excluding: String?)]
+            let queries: [(label: String, vector: [Float], excluding: String?)]
             switch request.query {
             case .subject(let name):
                 queries = [("'\(name)'", try Self.vector(of: name, in: request.space, reader: reader), name)]

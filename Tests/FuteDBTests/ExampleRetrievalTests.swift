@@ -57,6 +57,12 @@ final class ExampleRetrievalTests: XCTestCase {
         for name in ["a", "b", "c", "d"] {
             XCTAssertEqual(got[name]!, bruteForce(target: datasets["t"]!, source: datasets[name]!, m: 3), accuracy: 1e-5, name)
         }
+        // The per-example search path (used above `exactLimit`) gives the same similarities.
+        let perExample = try XCTUnwrap(try database.read { reader in
+            try ExampleRetrieval(perSource: 3, depth: 200, exactLimit: 0)
+                .similarities(space: "tasks", target: "t", candidates: ["a", "b", "c", "d"], in: reader)
+        })
+        for name in ["a", "b", "c", "d"] { XCTAssertEqual(perExample[name]!, got[name]!, accuracy: 1e-5, name) }
         // The ranking of the query layer follows those similarities and says so.
         let ranking = try database.read { try $0.transferSources(space: "tasks", target: "t", k: 10) }
         XCTAssertEqual(ranking.similarity, .exampleRetrieval)

@@ -1,23 +1,14 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Locates the encoder weights and `../shared` for tests; both are optional and tests skip visibly.
 enum TestResources {
     /// `<package root>` from this file's path.
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var packageRoot: URL { FuteProcess.packageRoot }
 
     /// `FUTE_ENCODER_DIR`, else `<package root>/.build/models/all-MiniLM-L6-v2`; skips when absent.
-    static func encoderDirectory() throws -> String {
-        let candidate = ProcessInfo.processInfo.environment["FUTE_ENCODER_DIR"]
-            ?? packageRoot.appendingPathComponent(".build/models/all-MiniLM-L6-v2").path
-        let weights = (candidate as NSString).appendingPathComponent("model.safetensors")
-        guard FileManager.default.fileExists(atPath: weights) else {
-            throw XCTSkip("encoder weights not present at \(candidate): run Tools/fetch-minilm.sh \(candidate) or set FUTE_ENCODER_DIR")
-        }
-        return candidate
-    }
+    static func encoderDirectory() throws -> String { try FuteProcess.encoderDirectory() }
 
     /// `FUTE_SHARED_DIR/<relative>`, else `<package root>/../shared/<relative>`; skips when absent.
     static func shared(_ relative: String) throws -> String {

@@ -123,12 +123,6 @@ public struct TaskMap: Sendable {
 
     /// Every metadata key some point has, sorted.
     public var metadataKeys: [String] { Array(Set(points.flatMap(\.metadata.keys))).sorted() }
-
-    private static func dot(_ a: [Double], _ b: [Double]) -> Double {
-        var total = 0.0
-        for i in 0..<min(a.count, b.count) { total += a[i] * b[i] }
-        return total
-    }
 }
 
 /// Classical (Torgerson) multidimensional scaling into two dimensions, in pure Swift.
@@ -255,12 +249,6 @@ public enum ClassicalMDS {
         zip(a, b).map { x * $0 + y * $1 }
     }
 
-    private static func dot(_ a: [Double], _ b: [Double]) -> Double {
-        var total = 0.0
-        for i in 0..<min(a.count, b.count) { total += a[i] * b[i] }
-        return total
-    }
-
     private static func norm(_ a: [Double]) -> Double { dot(a, a).squareRoot() }
 }
 
@@ -271,4 +259,11 @@ extension DatabaseReader {
     public func taskMap(space: String) throws -> TaskMap {
         try TaskMap(snapshot: taskSnapshot(space: space))
     }
+}
+
+/// Σ aᵢ·bᵢ over the shorter length (the map's double-precision vectors).
+private func dot(_ a: [Double], _ b: [Double]) -> Double {
+    var total = 0.0
+    for i in 0..<min(a.count, b.count) { total += a[i] * b[i] }
+    return total
 }
