@@ -87,7 +87,7 @@ private func reduce8(_ a: SIMD8<Float>) -> Float {
     return q[0] + q[1]
 }
 
-/// Squared L2, the same operation order as ``Distance/l2Squared(_:_:count:)`` (same bits).
+/// Squared L2, the same operation order as `SIMDKernels.l2Squared` (the bits of the portable ``Distance``).
 enum InlineL2: StoredKernel {
     @inline(__always)
     static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
@@ -117,7 +117,7 @@ enum InlineL2: StoredKernel {
     }
 }
 
-/// Dot product, the same operation order as ``Distance/dot(_:_:count:)``.
+/// Dot product, the same operation order as `SIMDKernels.dot` (the bits of the portable ``Distance``).
 @inline(__always)
 private func inlineDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
