@@ -912,4 +912,6 @@ $s15FuteKernelsAVX227fute_avx2_unit_cosine_batchyySPySfG_SPySVGS2iSpySfGtF:
 .Lfunc_end11:
 	.size	$s15FuteKernelsAVX227fute_avx2_unit_cosine_batchyySPySfG_SPySVGS2iSpySfGtF, .Lfunc_end11-$s15FuteKernelsAVX227fute_avx2_unit_cosine_batchyySPySfG_SPySVGS2iSpySfGtF
 	.section	".note.GNU-stack","",@progbits
+#elif defined(__linux__) && defined(__ELF__)
+	.section	.note.GNU-stack,"",%progbits
 #endif
