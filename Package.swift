@@ -3,9 +3,12 @@
 import Foundation
 import PackageDescription
 
-/// The SIMD kernels are 15–30× faster with AVX2+FMA code generation (see README, "Fast kernels").
-/// Swift refuses `unsafeFlags` in packages consumed by version, so FMA is opt-in through the
-/// environment rather than a hard requirement: `FUTE_NATIVE=1 swift build -c release`.
+/// The distance kernels run with AVX2+FMA on CPUs that have them in every build: CFuteKernels
+/// carries the AVX2+FMA build of the Swift kernels as checked-in assembly and Kernels chooses at
+/// run time (README, "Fast kernels"). `FUTE_NATIVE=1 swift build -c release` additionally compiles
+/// Kernels, Index, Ingest and fute-bench for AVX2+FMA (the encoder's attention, the search loop
+/// around the kernels); the binary then needs such a CPU. It is an environment switch because
+/// Swift refuses `unsafeFlags` in packages consumed by version.
 let native = ProcessInfo.processInfo.environment["FUTE_NATIVE"].map { $0 != "0" && !$0.isEmpty } ?? false
 let nativeSwift: [SwiftSetting] = native ? [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "znver3"]), .define("FUTE_FMA")] : []
 
@@ -21,8 +24,11 @@ let package = Package(
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Storage", dependencies: ["CLMDB"]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: nativeSwift, linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "Index", dependencies: ["Kernels", "Storage"], swiftSettings: nativeSwift),
+        // The AVX2+FMA kernels (assembly generated from Sources/Kernels/SIMDKernels.swift by
+        // Tools/generate-avx2-kernels.sh) and the CPU check; no flags needed to build it.
+        .target(name: "CFuteKernels"),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFuteKernels"], swiftSettings: nativeSwift, linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Index", dependencies: ["Kernels", "CFuteKernels", "Storage"], swiftSettings: nativeSwift),
         .target(name: "FuteDB", dependencies: ["Storage", "Kernels", "Index"]),
         // Ingestion, in three layers that never touch LMDB: file readers (vectors, datasets,
         // observations); the MiniLM encoder; the embedders (TextEmb, FUTE DTE/MTE), which compute

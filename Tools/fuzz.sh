@@ -48,9 +48,18 @@ build_module() {
   touch "$stamp"
 }
 
-build_module Kernels Sources/COpenBLAS -- Sources/Kernels/*.swift
-index_includes=(Sources/COpenBLAS)
-index_libs=(-lIndex -lKernels)
+# The AVX2+FMA kernels and the CPU check (C and assembly) that Kernels and Index call.
+cfk=Sources/CFuteKernels
+if [[ ! -f "$out/modules/libCFuteKernels.a" ]] || [[ -n $(find "$cfk" -newer "$out/modules/libCFuteKernels.a" 2>/dev/null) ]]; then
+  echo "fuzz: building CFuteKernels"
+  clang -O2 -I "$cfk/include" -c "$cfk/dispatch.c" -o "$out/modules/cfk-dispatch.o"
+  clang -c "$cfk/kernels_avx2_x86_64_linux.S" -o "$out/modules/cfk-avx2.o"
+  rm -f "$out/modules/libCFuteKernels.a"
+  ar rcs "$out/modules/libCFuteKernels.a" "$out/modules/cfk-dispatch.o" "$out/modules/cfk-avx2.o"
+fi
+build_module Kernels Sources/COpenBLAS "$cfk/include" -- Sources/Kernels/*.swift
+index_includes=(Sources/COpenBLAS "$cfk/include")
+index_libs=(-lIndex -lKernels -lCFuteKernels)
 if grep -q '^import Storage' Sources/Index/*.swift; then
   build_module Storage Sources/CLMDB -- Sources/Storage/*.swift
   index_includes+=(Sources/CLMDB); index_libs+=(-lStorage -llmdb)
@@ -58,7 +67,7 @@ fi
 build_module Index "${index_includes[@]}" -- Sources/Index/*.swift
 # The file and dataset readers, and the encoder (safetensors, tokenizer): they need only Kernels.
 build_module Readers -- Sources/Readers/Files/*.swift Sources/Readers/Tasks/*.swift
-build_module Encoder Sources/COpenBLAS -- Sources/Encoder/*.swift
+build_module Encoder Sources/COpenBLAS "$cfk/include" -- Sources/Encoder/*.swift
 
 build_target() {
   local target=$1 module source
@@ -72,10 +81,10 @@ build_target() {
   if [[ -x "$bin" && -z $(find Tests/Fuzz/$source.swift Tests/Fuzz/FuzzSupport.swift "$out/modules" -newer "$bin" 2>/dev/null) ]]; then return; fi
   echo "fuzz: building $target"
   if [[ $target == hnsw ]]; then
-    swiftc "${flags[@]}" -I Sources/COpenBLAS -I Sources/CLMDB -L "$out/modules" "${index_libs[@]}" -lopenblas \
+    swiftc "${flags[@]}" -I Sources/COpenBLAS -I Sources/CLMDB -I "$cfk/include" -L "$out/modules" "${index_libs[@]}" -lopenblas \
       Tests/Fuzz/FuzzSupport.swift "Tests/Fuzz/$source.swift" -o "$bin"
   else
-    swiftc "${flags[@]}" -I Sources/COpenBLAS -L "$out/modules" -lEncoder -lReaders -lKernels -lopenblas \
+    swiftc "${flags[@]}" -I Sources/COpenBLAS -I "$cfk/include" -L "$out/modules" -lEncoder -lReaders -lKernels -lCFuteKernels -lopenblas \
       Tests/Fuzz/FuzzSupport.swift "Tests/Fuzz/$source.swift" -o "$bin"
   fi
 }

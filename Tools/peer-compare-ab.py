@@ -5,7 +5,8 @@ Builds one hnswlib index per dataset (kept in this process), then for each repet
 every given fute-bench binary (`ann --json`, which builds its LMDB graph and times searches,
 best of --runs passes) and times hnswlib (batch knn_query, 1 thread, best of --runs passes)
 back to back, alternating which goes first. Reports, per binary and ef, the median of the
-per-repetition QPS ratios fute/hnswlib with their min–max spread, and the recalls.
+per-repetition QPS ratios fute/hnswlib with their min–max spread, and the recalls; with several
+binaries, also each one's per-repetition ratio to the first (e.g. a new build against the old).
 
 Build throughput: every repetition also builds a fresh hnswlib index (add_items, 1 thread,
 timed) and reads each fute-bench binary's build vectors/s from its JSON (its LMDB graph,
@@ -91,6 +92,8 @@ def main():
             return out
 
         ratios = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches}
+        first = benches[0][0]
+        to_first = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches[1:]}
         recalls = {}
         qps = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches + [("hnswlib", None)]}
         for rep in range(a.reps):
@@ -101,6 +104,10 @@ def main():
             qps["hnswlib"]["build"].append(h["build"])
             for lab, _ in benches:
                 qps[lab]["build"].append(res[lab]["build"]); ratios[lab]["build"].append(res[lab]["build"] / h["build"])
+            for lab, _ in benches[1:]:
+                for key in efs + ["build"]:
+                    got, base_ = (res[lab][key], res[first][key]) if key == "build" else (res[lab][key][0], res[first][key][0])
+                    to_first[lab][key].append(got / base_)
             for ef in efs:
                 qps["hnswlib"][ef].append(h[ef][0]); recalls["hnswlib", ef] = h[ef][1]
                 for lab, _ in benches:
@@ -123,6 +130,14 @@ def main():
             r = ratios[lab]["build"]
             line += f" | {'':>10} {statistics.median(qps[lab]['build']):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
         print(line + f"   (fute commit batch {a.batch})", flush=True)
+        if to_first:
+            print(f"per-repetition ratio to {first}, median [min–max]:")
+            for key in efs + ["build"]:
+                line = f"{('ef ' + str(key)) if key != 'build' else 'build':>9}"
+                for lab in to_first:
+                    r = to_first[lab][key]
+                    line += f" | {lab}: {statistics.median(r):.2f} [{min(r):.2f}–{max(r):.2f}]"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@
 # The tests run in a release build with testability (`-enable-testing` keeps `@testable import`
 # working): the encoder, the FUTE training and the SIMD kernels are 5-10x slower unoptimised, and
 # the real-data tests spend minutes in them. Nothing in the sources relies on `assert` (stripped
-# in release); preconditions and overflow checks stay on in `-O`. Like the debug build before it,
-# this is the portable build: no FUTE_NATIVE (AVX2/FMA) unless the environment sets it.
+# in release); preconditions and overflow checks stay on in `-O`. It is the default build (no
+# FUTE_NATIVE): the distance kernels are AVX2+FMA on a CPU that has them, chosen at run time;
+# KernelsTests and IndexTests also force the portable kernels, and .ci/run reruns those two
+# targets with FUTE_KERNELS=portable.
 # The weights: $FUTE_ENCODER_DIR when set, else .build/models/all-MiniLM-L6-v2 (fetched when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."

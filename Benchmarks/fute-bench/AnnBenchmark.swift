@@ -27,6 +27,7 @@ struct AnnResult {
             "build_seconds": buildSeconds, "vectors_per_second": Double(rows) / buildSeconds,
             "file_bytes_per_vector": Double(fileBytes) / Double(rows), "index_bytes_per_vector": Double(indexBytes) / Double(rows),
             "open_ms": openMilliseconds, "first_query_ms": firstQueryMilliseconds, "results": rows_,
+            "kernels": KernelVariant.active.rawValue,
         ]
     }
 

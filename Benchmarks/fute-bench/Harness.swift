@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Monotonic clock in nanoseconds.
 @inline(__always) func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -10,14 +11,13 @@ func printBuildBanner() {
     FileHandle.standardError.write(Data("""
     \(line)
     ===  DEBUG BUILD: these numbers are meaningless.                       ===
-    ===  Build for measuring:  FUTE_NATIVE=1 swift build -c release        ===
+    ===  Build for measuring:  swift build -c release                      ===
     \(line)
 
     """.utf8))
     #endif
-    #if !FUTE_FMA
-    FileHandle.standardError.write(Data("note: built without FUTE_NATIVE=1: SSE kernels, no FMA\n".utf8))
-    #endif
+    // On stderr, so --json output stays one JSON document.
+    FileHandle.standardError.write(Data("fute-bench: \(KernelVariant.summary)\n".utf8))
 }
 
 /// Runs `body` `warmUp` times untimed, then `runs` times timed; returns each run's seconds.

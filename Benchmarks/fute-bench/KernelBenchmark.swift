@@ -42,12 +42,8 @@ func runKernels(dimensions: [Int], json: Bool) {
             }
         }
     }
-    #if FUTE_FMA
-    let fma = true
-    #else
-    let fma = false
-    #endif
-    if json { print(jsonString(["benchmark": "kernels", "fma": fma, "results": results])) }
+    let fma = KernelVariant.active != .portable
+    if json { print(jsonString(["benchmark": "kernels", "fma": fma, "kernels": KernelVariant.active.rawValue, "results": results])) }
 }
 
 /// Exact search QPS: BLAS batch (1 thread) and SIMD single-query scans.

@@ -37,7 +37,8 @@ commands:
            expectation, seed stability, s/task and bytes/task; --baselines scores published rankings
 
 Data files: .fvecs (texmex) or .npy (float32/64, 2-D); truth .ivecs. Build with
-  FUTE_NATIVE=1 swift build -c release --product fute-bench
+  swift build -c release --product fute-bench   (AVX2+FMA kernels chosen at run time; see README)
+Environment: FUTE_KERNELS=portable runs the portable kernels on an AVX2+FMA CPU.
 """
 
 func parseMetric(_ s: String) throws -> Metric {

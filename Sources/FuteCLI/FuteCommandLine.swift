@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 
 /// Entry point of the `fute-db` executable: parse, validate, dispatch, print errors, exit.
 public enum FuteCommandLine {
@@ -27,6 +28,7 @@ public enum FuteCommandLine {
         }
         if first == "--version" {
             io.print("fute-db \(version)")
+            io.print(KernelVariant.summary)
             return .ok
         }
         guard let command = commands.first(where: { $0.configuration.name == first }) else {
@@ -92,9 +94,10 @@ public enum FuteCommandLine {
             "",
             "OPTIONS:",
             "  -h, --help      Show help (fute-db <command> --help for a command).",
-            "  --version       Print the version.",
+            "  --version       Print the version and which distance kernels run.",
             "",
             "The store directory is --db DIR, else $FUTE_DB, else ./fute.db.",
+            "FUTE_KERNELS=portable runs the portable kernels on a CPU with AVX2+FMA (default: chosen at run time).",
             "Exit status: 0 ok, 1 runtime failure, 64 usage error.",
         ]
         return lines.joined(separator: "\n")

@@ -6,6 +6,10 @@ import Kernels
 /// (score = dot product) or `l2` (score = squared Euclidean distance).
 public typealias Metric = Kernels.Metric
 
+/// Which build of the distance kernels runs (``KernelVariant/active``, ``KernelVariant/summary``):
+/// AVX2+FMA chosen at run time on CPUs that have them, else portable SIMD.
+public typealias KernelVariant = Kernels.KernelVariant
+
 /// The knobs of a space's HNSW index: `m` (links per node), `efConstruction`, `efSearch`.
 public typealias IndexParameters = Index.HNSWParameters
 

@@ -1,3 +1,4 @@
+import CFuteKernels
 import Kernels
 
 // The read path's hot loop: layer-0 beam search of an LMDB graph, unfiltered.
@@ -8,7 +9,14 @@ import Kernels
 // (no array bounds/uniqueness checks, no exclusivity checks on class properties, no protocol or
 // closure dispatch), and the distance kernel is inlined and specialised per metric.
 //
-// Why an inlined kernel is fine here (Kernels keeps its pointer kernels non-inlinable): the
+// Which kernels: the loops are generic over a ``StoredKernel`` and specialised for each metric
+// twice, once with kernels inlined from the portable Swift source below and once calling the
+// AVX2+FMA build of the Kernels module's Swift kernels (CFuteKernels, checked-in assembly). The
+// entry points pick one per search from ``KernelVariant/active`` (``StoredKernelChoice``), so a
+// hop makes no dispatch decision; the AVX2 path computes a node's fresh neighbours in one call
+// (`distances`), which keeps the call cost per expansion, not per distance.
+//
+// Why the portable copies are inlined here (Kernels keeps its pointer kernels non-inlinable): the
 // concern is FMA code inlined into a module built *without* `-mfma` (FuteDB), where
 // `addingProduct` becomes a libm call per lane. These kernels are internal to Index and only
 // inlined into Index, which is built with the same flags as Kernels (FUTE_NATIVE gives both
@@ -17,6 +25,44 @@ import Kernels
 /// A distance between a prepared query and a stored vector, for the specialised loop.
 protocol StoredKernel {
     static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float
+    /// `out[j] = distance(query, vectors[j])` for j in 0..<n.
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>)
+}
+
+extension StoredKernel {
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        for j in 0..<n {
+            out[j] = distance(query, vectors[j].assumingMemoryBound(to: Float.self), count: count)
+        }
+    }
+}
+
+/// The kernels one search runs with: the metric, and the variant ``KernelVariant/active`` names.
+enum StoredKernelChoice {
+    case l2, ip, cosine
+    case avx2L2, avx2IP, avx2Cosine
+
+    @inline(__always)
+    init(_ metric: Metric) {
+        #if !FUTE_FMA
+        if fute_kernels_use_avx2() != 0 {
+            switch metric {
+            case .l2: self = .avx2L2
+            case .ip: self = .avx2IP
+            case .cosine: self = .avx2Cosine
+            }
+            return
+        }
+        #endif
+        switch metric {
+        case .l2: self = .l2
+        case .ip: self = .ip
+        case .cosine: self = .cosine
+        }
+    }
 }
 
 @inline(__always)
@@ -41,7 +87,7 @@ private func reduce8(_ a: SIMD8<Float>) -> Float {
     return q[0] + q[1]
 }
 
-/// Squared L2, the same operation order as ``Distance/l2Squared(_:_:count:)`` (same bits).
+/// Squared L2, the same operation order as `SIMDKernels.l2Squared` (the bits of the portable ``Distance``).
 enum InlineL2: StoredKernel {
     @inline(__always)
     static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
@@ -71,7 +117,7 @@ enum InlineL2: StoredKernel {
     }
 }
 
-/// Dot product, the same operation order as ``Distance/dot(_:_:count:)``.
+/// Dot product, the same operation order as `SIMDKernels.dot` (the bits of the portable ``Distance``).
 @inline(__always)
 private func inlineDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
@@ -108,6 +154,52 @@ enum InlineCosine: StoredKernel {
     @inline(__always)
     static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         min(max(1 - inlineDot(a, b, count: count), 0), 2)
+    }
+}
+
+/// The AVX2+FMA kernels (CFuteKernels), the same Swift source as ``Distance``'s compiled ahead of
+/// time: call only when ``StoredKernelChoice`` picked them (the CPU has AVX2 and FMA).
+private func vectorList(_ p: UnsafeMutablePointer<UnsafeRawPointer>) -> UnsafePointer<UnsafeRawPointer?> {
+    // Safe because UnsafeRawPointer? has UnsafeRawPointer's layout (nil is the zero address).
+    UnsafeRawPointer(p).assumingMemoryBound(to: UnsafeRawPointer?.self)
+}
+
+/// Squared L2 (AVX2+FMA), bit-for-bit ``Distance/l2Squared(_:_:count:)`` when that runs AVX2.
+enum AVX2L2: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        fute_avx2_l2sq(a, b, count)
+    }
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        fute_avx2_l2sq_batch(query, vectorList(vectors), n, count, out)
+    }
+}
+
+/// `−a·b` (AVX2+FMA).
+enum AVX2IP: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        -fute_avx2_dot(a, b, count)
+    }
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        fute_avx2_negated_dot_batch(query, vectorList(vectors), n, count, out)
+    }
+}
+
+/// `1 − a·b` clamped to [0, 2] on unit vectors (AVX2+FMA).
+enum AVX2Cosine: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        min(max(1 - fute_avx2_dot(a, b, count), 0), 2)
+    }
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        fute_avx2_unit_cosine_batch(query, vectorList(vectors), n, count, out)
     }
 }
 
@@ -298,10 +390,14 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
     /// layer-0 beam search of width `ef`. Returns up to `ef` nearest (slot, distance),
     /// ascending. Links to slots at or beyond the slot count (damage) are never followed.
     func searchUnfiltered(_ query: UnsafePointer<Float>, ef: Int, keep: Int? = nil, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
-        switch header.metric {
-        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep ?? ef, scratch: scratch)
-        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep ?? ef, scratch: scratch)
-        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep ?? ef, scratch: scratch)
+        let keep = keep ?? ef
+        switch StoredKernelChoice(header.metric) {
+        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep, scratch: scratch)
+        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep, scratch: scratch)
+        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep, scratch: scratch)
+        case .avx2L2: return try searchUnfiltered(AVX2L2.self, query, ef: ef, keep: keep, scratch: scratch)
+        case .avx2IP: return try searchUnfiltered(AVX2IP.self, query, ef: ef, keep: keep, scratch: scratch)
+        case .avx2Cosine: return try searchUnfiltered(AVX2Cosine.self, query, ef: ef, keep: keep, scratch: scratch)
         }
     }
 
@@ -310,10 +406,13 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
     func searchFiltered(_ query: UnsafePointer<Float>, ef: Int, keep: Int, isIncluded: @escaping (UInt64) -> Bool,
                         scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         let filter = KeysAccepted(store: self, isIncluded: isIncluded)
-        switch header.metric {
+        switch StoredKernelChoice(header.metric) {
         case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
         case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
         case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        case .avx2L2: return try searchUnfiltered(AVX2L2.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        case .avx2IP: return try searchUnfiltered(AVX2IP.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        case .avx2Cosine: return try searchUnfiltered(AVX2Cosine.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
         }
     }
 
@@ -335,23 +434,33 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
 
     func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float) {
         let at = addressing()
-        switch header.metric {
+        switch StoredKernelChoice(header.metric) {
         case .l2: return try descend(InlineL2.self, query, from: entry, distance: distance, top: top, to: layer, at)
         case .ip: return try descend(InlineIP.self, query, from: entry, distance: distance, top: top, to: layer, at)
         case .cosine: return try descend(InlineCosine.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .avx2L2: return try descend(AVX2L2.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .avx2IP: return try descend(AVX2IP.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        case .avx2Cosine: return try descend(AVX2Cosine.self, query, from: entry, distance: distance, top: top, to: layer, at)
         }
     }
 
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
         let at = addressing()
-        switch header.metric {
+        let filter = AllBut(slot: excluding)
+        switch StoredKernelChoice(header.metric) {
         case .l2: return try beamSearch(InlineL2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                        filter: AllBut(slot: excluding), scratch: scratch, at)
+                                        filter: filter, scratch: scratch, at)
         case .ip: return try beamSearch(InlineIP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                        filter: AllBut(slot: excluding), scratch: scratch, at)
+                                        filter: filter, scratch: scratch, at)
         case .cosine: return try beamSearch(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                            filter: AllBut(slot: excluding), scratch: scratch, at)
+                                            filter: filter, scratch: scratch, at)
+        case .avx2L2: return try beamSearch(AVX2L2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                            filter: filter, scratch: scratch, at)
+        case .avx2IP: return try beamSearch(AVX2IP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                            filter: filter, scratch: scratch, at)
+        case .avx2Cosine: return try beamSearch(AVX2Cosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                                filter: filter, scratch: scratch, at)
         }
     }
 
@@ -494,9 +603,7 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
             }
             // All the distances first: independent of each other and of the heaps, so the CPU
             // overlaps them instead of stopping at each data-dependent heap branch.
-            for j in 0..<fresh {
-                freshDistances[j] = K.distance(query, freshVectors[j].assumingMemoryBound(to: Float.self), count: dimension)
-            }
+            K.distances(query, freshVectors, fresh, count: dimension, into: freshDistances)
             for j in 0..<fresh {
                 let n = freshSlots[j]
                 let d = freshDistances[j]

@@ -1,4 +1,5 @@
 import Foundation
+import FuteDB
 import TestSupport
 import XCTest
 
@@ -10,6 +11,24 @@ final class CLIEndToEndTests: XCTestCase {
     override func setUpWithError() throws {
         fute = try FuteProcess.locate()
         scratch = try ScratchDirectory()
+    }
+
+    /// `--version` names the kernels that run: AVX2+FMA by run-time dispatch on a CPU that has
+    /// them (this machine), portable SIMD when `FUTE_KERNELS=portable` or the CPU lacks them.
+    func testVersionNamesTheKernelsAndTheEnvironmentCanForcePortable() throws {
+        let native = KernelVariant.active == .native  // the test bundle and fute-db are one build
+        let automatic = try fute.run(["--version"], environment: ["FUTE_KERNELS": "auto"])
+        XCTAssertEqual(automatic.status, 0)
+        let expected = native ? "kernels: avx2+fma (FUTE_NATIVE build, compiled in)"
+            : KernelVariant.avx2FMASupported ? "kernels: avx2+fma (runtime dispatch)"
+            : "kernels: portable simd (no AVX2+FMA on this CPU or platform)"
+        let lines = automatic.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, automatic.stdout)
+        XCTAssertTrue(lines.first?.hasPrefix("fute-db ") ?? false, automatic.stdout)
+        XCTAssertEqual(lines.last, expected)
+        let portable = try fute.run(["--version"], environment: ["FUTE_KERNELS": "portable"])
+        XCTAssertEqual(portable.stdout.split(separator: "\n").last.map(String.init),
+                       native ? expected : "kernels: portable simd (FUTE_KERNELS=portable)")
     }
 
     func testVersionHelpAndExitCodes() throws {
