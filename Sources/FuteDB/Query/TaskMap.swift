@@ -104,7 +104,7 @@ public struct TaskMap: Sendable {
                 return vector.map { norm > 0 ? Double($0) / norm : 0 }
             }
             coordinates = ClassicalMDS.project(count: entries.count) { i, j in
-                (2 * max(0, 1 - Self.dot(units[i], units[j]))).squareRoot()
+                (2 * max(0, 1 - dot(units[i], units[j]))).squareRoot()
             }
         }
         self.init(space: snapshot.space, distance: distance, points: zip(entries, coordinates).map { entry, point in
