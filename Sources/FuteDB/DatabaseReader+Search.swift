@@ -161,7 +161,7 @@ extension DatabaseReader {
     }
 
     /// Copies the included embeddings of a space into one row-major matrix.
-    private func loadRows(of stored: StoredSpace, isIncluded: ((UInt64) -> Bool)?) throws -> (ids: [UInt64], vectors: [Float]) {
+    func loadRows(of stored: StoredSpace, isIncluded: ((UInt64) -> Bool)?) throws -> (ids: [UInt64], vectors: [Float]) {
         let dimension = stored.space.dimension
         var ids: [UInt64] = []
         var vectors: [Float] = []

@@ -12,7 +12,9 @@ struct EmbedCommand: FuteCommand {
                 Reads JSON lines with "text" and optional "text_pair" (a pair is encoded jointly, \
                 [CLS] text [SEP] text_pair [SEP]) and prints one JSON array per input line, in order: the \
                 mean-pooled, L2-normalised embedding, or with --tokens the token ids. Other fields (e.g. "label") \
-                are ignored. The encoder is a local Hugging Face folder (config.json, vocab.txt, model.safetensors); \
+                are ignored. Results are printed 256 lines at a time as they are computed (progress on stderr when \
+                it is a terminal); a NaN or infinite value stops the command with an error naming its line, after \
+                the lines before it. The encoder is a local Hugging Face folder (config.json, vocab.txt, model.safetensors); \
                 fetch all-MiniLM-L6-v2 with Tools/fetch-minilm.sh DIR.
                 """,
             options: [
@@ -57,15 +59,26 @@ struct EmbedCommand: FuteCommand {
             }
             return
         }
+        // Streamed: each chunk is encoded and printed before the next is started, so output begins
+        // after the first chunk and memory for results stays bounded whatever the input's length.
         let progress = EncoderProgress(io: io, label: "encoding")
-        let embeddings = encoder.encode(inputs) { progress.update($0, $1) }
-        progress.finish()
-        // Formatted before anything is printed: a bad embedding fails the command with no partial output.
-        let lines = try zip(embeddings, dataset.examples).map { embedding, example in
-            try FloatFormatting.jsonArray(embedding, file: file, line: example.line)
+        let total = inputs.count
+        var start = 0
+        while start < total {
+            let end = min(start + Self.chunkSize, total)
+            let done = start
+            let embeddings = encoder.encode(Array(inputs[start..<end])) { finished, _ in progress.update(done + finished, total) }
+            for (embedding, example) in zip(embeddings, dataset.examples[start..<end]) {
+                io.print(try FloatFormatting.jsonArray(embedding, file: file, line: example.line))
+            }
+            start = end
         }
-        for line in lines { io.print(line) }
+        progress.finish()
     }
+
+    /// Lines encoded (and printed) together: enough to fill the encoder's length-sorted batches and
+    /// both cores, small enough that the first results appear within seconds.
+    static let chunkSize = 256
 }
 
 /// A `\r` progress line on stderr, shown only when stderr is a terminal.

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Transfer similarity from example-level retrieval in a space's example space (the
 /// Retrieval-of-Experts idea, done by the database's own HNSW index).
@@ -44,30 +45,35 @@ public struct ExampleRetrieval: Sendable, Equatable {
         let exampleSpace = ExampleSpaces.name(of: space)
         let queries = try reader.exampleVectors(space: space, dataset: target)
         guard !queries.isEmpty else { return nil }
-        // Over-fetch by the target's own example count: its own examples are dropped afterwards.
-        let k = depth + queries.count
+        // Each target example's nearest examples of other datasets, best first, up to `depth`. A
+        // small example space is searched exactly: all target examples in one matrix product
+        // (BLAS), each stored example's dataset resolved once; a large one through its HNSW index,
+        // one search per target example.
+        let stored = try reader.requireSpace(exampleSpace)
+        let indexed = try SpaceIndexing.indexedCount(of: stored, in: reader.transaction)
+        let hitsByQuery: [[(dataset: String, score: Double)]]
+        if (indexed ?? 0) <= exactLimit {
+            hitsByQuery = try exactHits(of: queries, in: stored, leavingOut: target, reader: reader)
+        } else {
+            // Over-fetch by the target's own example count: its own examples are dropped.
+            let k = depth + queries.count
+            hitsByQuery = try queries.map { query in
+                let hits = try reader.nearest(space: exampleSpace, vector: query, k: k, kind: .example, ef: max(k, 64))
+                return Array(hits.lazy.compactMap { hit -> (dataset: String, score: Double)? in
+                    guard let dataset = ExampleSpaces.dataset(ofExample: hit.name), dataset != target else { return nil }
+                    return (dataset, hit.score)
+                }.prefix(depth))
+            }
+        }
         var sums: [String: Double] = [:]
         var floors: [Double] = []
         var topByQuery: [[String: [Double]]] = []
-        // A small example space is searched exactly, all target examples in one matrix product
-        // (BLAS); a large one through its HNSW index, one search per target example.
-        let stored = try reader.requireSpace(exampleSpace)
-        let indexed = try SpaceIndexing.indexedCount(of: stored, in: reader.transaction)
-        let exactHits = (indexed ?? 0) <= exactLimit
-            ? try reader.nearest(space: exampleSpace, vectors: queries, k: k, kind: .example) : nil
-        for (position, query) in queries.enumerated() {
-            let hits = try exactHits?[position] ?? reader.nearest(space: exampleSpace, vector: query, k: k, kind: .example, ef: max(k, 64))
+        for hits in hitsByQuery {
             var perDataset: [String: [Double]] = [:]
-            var kept = 0
-            var floor = -1.0
-            for hit in hits {
-                guard let dataset = ExampleSpaces.dataset(ofExample: hit.name), dataset != target else { continue }
-                kept += 1
-                floor = hit.score
-                if perDataset[dataset, default: []].count < perSource { perDataset[dataset, default: []].append(hit.score) }
-                if kept == depth { break }
+            for hit in hits where perDataset[hit.dataset, default: []].count < perSource {
+                perDataset[hit.dataset, default: []].append(hit.score)
             }
-            floors.append(floor)
+            floors.append(hits.last?.score ?? -1)
             topByQuery.append(perDataset)
         }
         for dataset in candidates where dataset != target {
@@ -80,5 +86,24 @@ public struct ExampleRetrieval: Sendable, Equatable {
             sums[dataset] = total / Double(queries.count)
         }
         return sums
+    }
+
+    /// The `depth` nearest examples of datasets other than `target` for each query, exactly.
+    private func exactHits(of queries: [[Float]], in stored: StoredSpace, leavingOut target: String,
+                           reader: DatabaseReader) throws -> [[(dataset: String, score: Double)]] {
+        let dimension = stored.space.dimension
+        let rows = try reader.loadRows(of: stored, isIncluded: nil)
+        var base: [Float] = []
+        base.reserveCapacity(rows.vectors.count)
+        var datasets: [String] = []
+        for (row, id) in rows.ids.enumerated() {
+            guard let subject = try reader.subject(id: id), subject.kind == .example,
+                  let dataset = ExampleSpaces.dataset(ofExample: subject.name), dataset != target else { continue }
+            datasets.append(dataset)
+            base.append(contentsOf: rows.vectors[row * dimension ..< (row + 1) * dimension])
+        }
+        let metric = stored.space.metric
+        return ExactSearch.batchSearch(queries: queries.flatMap { $0 }, base: base, dimension: dimension, metric: metric, k: depth)
+            .map { list in list.map { (datasets[$0.id], Double(metric.score(fromDistance: $0.distance))) } }
     }
 }
