@@ -110,8 +110,14 @@ public class DatabaseReader {
 
     /// Every embedding of `space`, in the order subjects were first created.
     public func embeddings(in space: String) throws -> [Embedding] {
+        try subjectEmbeddings(in: space).map(\.embedding)
+    }
+
+    /// Every embedding of `space` with its subject (one lookup each), in the order subjects were
+    /// first created.
+    func subjectEmbeddings(in space: String) throws -> [(subject: Subject, embedding: Embedding)] {
         let stored = try requireSpace(space)
-        var result: [Embedding] = []
+        var result: [(subject: Subject, embedding: Embedding)] = []
         try transaction.forEach(in: layout.embeddings, prefix: FixedWidthKey(stored.id)) { key, value in
             let header = try RecordCoding.embeddingHeader(value, dimension: stored.space.dimension)
             guard let subject = try subject(id: try RecordCoding.subjectID(embeddingKey: key)) else {
@@ -119,7 +125,7 @@ public class DatabaseReader {
             }
             var vector: [Float] = []
             RecordCoding.appendVector(value, dimension: stored.space.dimension, to: &vector)
-            result.append(Embedding(space: space, subject: subject.name, vector: vector, kind: header.kind, createdAt: header.createdAt))
+            result.append((subject, Embedding(space: space, subject: subject.name, vector: vector, kind: header.kind, createdAt: header.createdAt)))
         }
         return result
     }

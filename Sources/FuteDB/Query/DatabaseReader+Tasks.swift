@@ -12,11 +12,10 @@ extension DatabaseReader {
             let known = try spaces().map(\.name)
             throw FuteError(.notFound, "unknown space \"\(name)\"; \(known.isEmpty ? "the store has no spaces yet" : "spaces: \(known.joined(separator: ", "))")", field: "space")
         }
-        // Each embedding's subject is looked up by name: the cost follows the space, not the
-        // store (whose subjects include every example of every example space).
-        let entries = try embeddings(in: name).compactMap { embedding -> TaskEntry? in
-            guard let subject = try subject(named: embedding.subject) else { return nil }
-            return TaskEntry(name: subject.name, kind: subject.kind, metadata: Self.metadataText(subject.metadata), vector: embedding.vector)
+        // Only the space's subjects are read: the cost follows the space, not the store (whose
+        // subjects include every example of every example space).
+        let entries = try subjectEmbeddings(in: name).map { subject, embedding in
+            TaskEntry(name: subject.name, kind: subject.kind, metadata: Self.metadataText(subject.metadata), vector: embedding.vector)
         }
         let observations = try self.observations()
         let store = self.store

@@ -125,6 +125,7 @@ public enum TransferQueries {
         let candidateSimilarities = candidates.map { similarity($0.name) ?? cosine($0.vector) }
         let zsim = standardized(Dictionary(zip(candidates.map(\.name), candidateSimilarities), uniquingKeysWith: { first, _ in first }))
         var predictions: [(predicted: Double?, evidence: Int)] = []
+        var withEvidence: [String: Double] = [:]
         for candidate in candidates {
             var sum = 0.0, evidence = 0
             for neighbour in neighbourList {
@@ -132,11 +133,9 @@ public enum TransferQueries {
                 sum += z
                 evidence += 1
             }
-            predictions.append((evidence > 0 ? sum / Double(evidence) : nil, evidence))
-        }
-        var withEvidence: [String: Double] = [:]
-        for (candidate, prediction) in zip(candidates, predictions) {
-            if let predicted = prediction.predicted { withEvidence[candidate.name] = predicted }
+            let predicted = evidence > 0 ? sum / Double(evidence) : nil
+            predictions.append((predicted, evidence))
+            if let predicted { withEvidence[candidate.name] = predicted }
         }
         let zpred = standardized(withEvidence)
         var rows: [TransferRow] = []
