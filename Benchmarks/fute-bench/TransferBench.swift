@@ -14,10 +14,17 @@ func runTransferBenchmark(_ o: Options) throws {
         }
         return method
     }
-    let configuration = TransferBenchmark.Configuration(
+    var configuration = TransferBenchmark.Configuration(
         tasks: try o.require("tasks"), observed: try o.require("observed"),
         metrics: (o.string("metric") ?? "taskweb-t5l").split(separator: ",").map(String.init), methods: methods,
         seeds: try o.ints("seeds", default: [0], allowingZero: true).map(UInt64.init), examples: try o.int("examples", default: 300))
+    if let name = o.string("trainable") {
+        guard let part = SurrogateSettings.TrainablePart(rawValue: name) else {
+            throw BenchError("--trainable: unknown part '\(name)'; use \(SurrogateSettings.TrainablePart.allCases.map(\.rawValue).joined(separator: ", "))", usage: true)
+        }
+        configuration.part = part
+    }
+    configuration.dump = o.string("dump")
     var baselines: [String: [String: [String: Double]]] = [:]
     if let path = o.string("baselines") {
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))

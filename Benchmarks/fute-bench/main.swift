@@ -31,7 +31,8 @@ commands:
            same-family task, by centered cosine (as the query layer compares) and by plain cosine.
            DIR has index.json with a family per task, and NAME.jsonl files
   transfer --encoder DIR --tasks DIR --observed FILE [--metric taskweb-t5l[,taskweb-roberta,…]]
-           [--methods examples,textemb,fute] [--seeds 0] [--examples 300] [--baselines FILE] [--threads 2] [--json]
+           [--methods examples,textemb,fute] [--trainable last-layer-attention|attention-gradient|bottleneck]
+           [--seeds 0] [--examples 300] [--baselines FILE] [--dump FILE.jsonl] [--threads 2] [--json]
            transfer rankings (query transfer) against measured transfers: every task of DIR ingested per
            method and seed, NDCG@3/@5 (TaskWeb gains), Regret@3, rank of the best source, random
            expectation, seed stability, s/task and bytes/task; --baselines scores published rankings
@@ -171,7 +172,7 @@ func main() throws {
                                                                                   "epochs", "lr", "batch", "threads", "dump"]))
     case "transfer":
         try runTransferBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "observed", "metric", "methods", "seeds",
-                                                                             "examples", "baselines", "threads"]))
+                                                                             "examples", "baselines", "threads", "trainable", "dump"]))
     default:
         throw BenchError("unknown command '\(command)'", usage: true)
     }

@@ -10,7 +10,8 @@ import Readers
 /// Forward: the last layer (post-LN BERT layer) → mean over the tokens → unit length × √d → a task head
 /// initialised at zero (softmax cross-entropy, or squared error on z-scored values). Adam, example
 /// order from the seed. Embedding = the tuned attention parameters minus the pretrained ones
-/// (TuPaTE style): [ΔW_qkv (3d×d), Δb_qkv, ΔW_o (d×d), Δb_o], 4d² + 4d floats.
+/// (TuPaTE style): [ΔW_qkv (3d×d), Δb_qkv, ΔW_o (d×d), Δb_o], 4d² + 4d floats, stored as its count
+/// sketch of `sketchWidth` floats (4,096 by default: 591,360 → 4,096 for MiniLM; ``CountSketch``).
 ///
 /// Why this part: attention is where a pair's two segments meet; tuning it moves the sentence-pair
 /// tasks (snli, rte) together, which a bottleneck on the pooled embedding does not (PyTorch prototype,
@@ -43,8 +44,9 @@ public enum AttentionSurrogate {
                 start += m
             }
         }
-        return zip(trainer.qkvWeight, layer.qkvWeight).map { $0 - $1 } + zip(trainer.qkvBias, layer.qkvBias).map { $0 - $1 }
+        let delta = zip(trainer.qkvWeight, layer.qkvWeight).map { $0 - $1 } + zip(trainer.qkvBias, layer.qkvBias).map { $0 - $1 }
             + zip(trainer.outWeight, layer.attentionOutWeight).map { $0 - $1 } + zip(trainer.outBias, layer.attentionOutBias).map { $0 - $1 }
+        return s.sketchWidth > 0 ? CountSketch.apply(delta, width: s.sketchWidth) : delta
     }
 }
 

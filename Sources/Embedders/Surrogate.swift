@@ -40,6 +40,9 @@ public struct SurrogateSettings: Sendable, Equatable, Codable {
     public var batchSize = 32
     /// Seeds W₀, b₀ and the example order.
     public var seed: UInt64 = 0
+    /// Floats of a last-layer-attention embedding: the tuned delta's count sketch (``CountSketch``)
+    /// of this width; 0 keeps the whole delta (4d² + 4d floats: spaces made before sketching).
+    public var sketchWidth = 4096
 
     /// Default settings for `part` with `seed`: 3 epochs, batch 32, Adam 3e-4 for the last layer's
     /// attention; Adam 1e-3, rank 128, tanh for the bottleneck (the prototype's best).
@@ -60,7 +63,32 @@ extension SurrogateSettings {
             f["rank"] = String(rank)
             f["activation"] = activation.rawValue
         }
+        if part == .lastLayerAttention && sketchWidth > 0 { f["sketch"] = CountSketch.name(width: sketchWidth) }
         return f
+    }
+
+    /// The settings a FUTE space recorded (``recordedFields``), to embed more tasks into it as its
+    /// first ones were: `nil` when `fields` are not a FUTE space's (another method, or a field this
+    /// version cannot read). A last-layer-attention space without a `sketch` field holds whole deltas.
+    public init?(recorded fields: [String: String], seed: UInt64) {
+        guard let name = fields["trainable"], let part = TrainablePart(rawValue: name) else { return nil }
+        self.init(seed: seed, part: part)
+        guard let epochs = fields["epochs"].flatMap(Int.init), let learningRate = fields["learningRate"].flatMap(Float.init),
+              let batchSize = fields["batchSize"].flatMap(Int.init) else { return nil }
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.batchSize = batchSize
+        if part == .bottleneck {
+            guard let rank = fields["rank"].flatMap(Int.init), let activation = fields["activation"].flatMap(Activation.init) else { return nil }
+            self.rank = rank
+            self.activation = activation
+        }
+        sketchWidth = 0
+        if part == .lastLayerAttention, let sketch = fields["sketch"] {
+            guard let width = CountSketch.width(named: sketch) else { return nil }
+            sketchWidth = width
+        }
+        guard recordedFields == fields else { return nil }
     }
 
     /// How the query layer compares the tasks this surrogate embeds. Tuned attention deltas of

@@ -72,12 +72,15 @@ public struct TaskEmbedder: Sendable {
         provenance = EmbeddingProvenance(encoder: encoder.identifier, encoderChecksum: encoderChecksum, method: method, surrogate: settings)
     }
 
-    /// Vector width: d for TextEmb; for FUTE 4d² + 4d (last layer's attention) or rank·(d+1) (bottleneck).
+    /// Vector width: d for TextEmb; for FUTE the sketch width (last layer's attention; 4d² + 4d
+    /// unsketched) or rank·(d+1) (bottleneck).
     public var dimension: Int {
         let d = encoder.dimension
         if provenance.method != .fute { return d }
         switch provenance.surrogate.part {
-        case .lastLayerAttention: return AttentionSurrogate.embeddingDimension(hiddenSize: d)
+        case .lastLayerAttention:
+            let sketch = provenance.surrogate.sketchWidth
+            return sketch > 0 ? sketch : AttentionSurrogate.embeddingDimension(hiddenSize: d)
         case .bottleneck: return provenance.surrogate.rank * (d + 1)
         }
     }

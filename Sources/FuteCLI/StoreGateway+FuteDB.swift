@@ -143,6 +143,10 @@ final class FuteDBGateway: StoreGateway {
         }
     }
 
+    func surrogateSettings(space: String, seed: UInt64) throws -> SurrogateSettings {
+        try TaskEmbeddingStore.surrogateSettings(space: space, seed: seed, in: database)
+    }
+
     func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int) throws {
         try TaskEmbeddingStore.checkCompatible(space: space, provenance: provenance, dimension: dimension, in: database)
     }

@@ -91,6 +91,8 @@ protocol StoreGateway {
     func nearest(_ request: NearestRequest) throws -> NearestAnswer
     /// `query models`: model subjects for a dataset, in one read transaction.
     func models(space: String, task: String, k: Int, filters: [MetadataFilter]) throws -> (space: SpaceInfo, centered: Bool, matches: [TaskMatch])
+    /// The surrogate settings a FUTE space recorded (defaults for a new or non-FUTE space).
+    func surrogateSettings(space: String, seed: UInt64) throws -> SurrogateSettings
     /// Throws when `space` exists with another provenance or dimension than a task embedding made
     /// with `provenance` would have (checked before spending time on encoding).
     func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int) throws

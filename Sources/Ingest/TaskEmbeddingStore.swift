@@ -15,6 +15,17 @@ public enum TaskEmbeddingStore {
         }
     }
 
+    /// The surrogate settings to embed into `space` with `seed`: the ones the space recorded when it
+    /// is a FUTE space this version can read (so a space made with whole attention deltas, before
+    /// sketching, keeps receiving whole deltas), else the defaults.
+    public static func surrogateSettings(space: String, seed: UInt64, in database: FuteDatabase) throws -> SurrogateSettings {
+        try database.read { reader in
+            guard let existing = try reader.space(named: space), existing.provenance.method == TaskEmbeddingMethod.fute.rawValue,
+                  let recorded = SurrogateSettings(recorded: existing.provenance.extra, seed: seed) else { return SurrogateSettings(seed: seed) }
+            return recorded
+        }
+    }
+
     /// Throws when `space` exists with another dimension or provenance than `provenance` would give,
     /// naming both. Call it before encoding to fail fast; `store` checks again.
     public static func checkCompatible(space: String, provenance: EmbeddingProvenance, dimension: Int, in database: FuteDatabase) throws {

@@ -27,6 +27,11 @@ public struct TransferBenchmark {
         public var seeds: [UInt64]
         /// Examples per task (`ingest --max-examples`).
         public var examples: Int
+        /// The FUTE surrogate's part (method `fute`).
+        public var part: SurrogateSettings.TrainablePart = .lastLayerAttention
+        /// When set, every ranking's rows (source, similarity, blended score) are written to this
+        /// file as JSON lines `{"ranking", "seed", "metric", "target", "rows"}`, for offline study.
+        public var dump: String?
 
         /// Creates a configuration.
         public init(tasks: String, observed: String, metrics: [String] = ["taskweb-t5l"], methods: [TaskEmbeddingMethod] = [.examples],
@@ -88,13 +93,22 @@ public struct TransferBenchmark {
                                message: "no observation with metric '\(metric)' between tasks of \(configuration.tasks)")
         }
         let checksum = try encoder.weightsChecksum()
+        var dumpHandle: FileHandle?
+        if let dump = configuration.dump {
+            guard FileManager.default.createFile(atPath: dump, contents: nil), let handle = FileHandle(forWritingAtPath: dump) else {
+                throw DatasetError(path: dump, line: nil, message: "cannot create the dump file")
+            }
+            dumpHandle = handle
+        }
+        defer { try? dumpHandle?.close() }
         // ranking → seed → metric → target → orders
         var orders: [String: [UInt64: [String: [String: TransferOrders]]]] = [:]
         var costs: [String: Cost] = [:]
         var rankingNames: [String] = []
         for method in configuration.methods {
             for seed in configuration.seeds {
-                let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: SurrogateSettings(seed: seed))
+                let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method,
+                                            settings: SurrogateSettings(seed: seed, part: configuration.part))
                 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fute-transfer-bench-\(UUID().uuidString)")
                 defer { try? FileManager.default.removeItem(at: directory) }
                 let database = try FuteDatabase(path: directory.path)
@@ -119,7 +133,8 @@ public struct TransferBenchmark {
                 }
                 // The examples method also stores the mean vector, which ranks as TextEmb does: shown
                 // unless the textemb method itself runs (the same vectors, the same figures).
-                let rankings: [(String, ExampleRetrieval?)] = method != .examples ? [(method.rawValue, nil)]
+                let rankings: [(String, ExampleRetrieval?)] = method != .examples
+                    ? [(method == .fute ? "fute (\(configuration.part.rawValue))" : method.rawValue, nil)]
                     : configuration.methods.contains(.textemb) ? [("examples", .standard)]
                     : [("examples", .standard), ("textemb (mean of the examples)", nil)]
                 for (name, retrieval) in rankings {
@@ -132,6 +147,11 @@ public struct TransferBenchmark {
                                                            metric: metric, retrieval: retrieval)
                             }
                             perTarget[target] = TransferOrders(rows: ranking.rows)
+                            if let dump = dumpHandle {
+                                let line: [String: Any] = ["ranking": name, "seed": seed, "metric": metric, "target": target,
+                                                           "rows": ranking.rows.map { ["source": $0.source, "similarity": $0.similarity, "blended": $0.blended] }]
+                                dump.write(try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]) + Data("\n".utf8))
+                            }
                         }
                         orders[name, default: [:]][seed, default: [:]][metric] = perTarget
                     }

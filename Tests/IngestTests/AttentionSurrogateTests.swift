@@ -71,6 +71,7 @@ final class AttentionSurrogateTests: XCTestCase {
             for (i, l) in labels.enumerated() { y[i * 3 + permutation[l]] = 1 }
             var s = SurrogateSettings(seed: seed)
             s.batchSize = 3
+            s.sketchWidth = 0   // the whole delta (CountSketchTests: the sketch is its count sketch)
             return AttentionSurrogate.embedding(states: states, layer: layer, configuration: config, targets: .distributions(y, classes: 3), settings: s)
         }
         let a = embedding([0, 1, 2], seed: 1)

@@ -88,6 +88,39 @@ final class TaskRecordTests: XCTestCase {
                        try fute.run(["stats", "--db", direct]).stdout.split(separator: "\n").dropFirst())
     }
 
+    /// FUTE DTEs are stored as 4,096-float count sketches of the tuned attention delta; a space made
+    /// before sketching (whole deltas, 591,360 floats, no `sketch` in its provenance) keeps receiving
+    /// whole deltas, and the sketch of such a delta is the sketched DTE, bit for bit.
+    func testSpaceOfWholeDeltasKeepsReceivingWholeDeltas() throws {
+        let sst2 = try sample("sst2", lines: 10)
+        let sketched = scratch.path("sketched"), whole = scratch.path("whole")
+        try run(["ingest", "--db", sketched, "--space", "f", "--encoder", encoder, "--dataset", sst2, "--name", "sst2"])
+        let (provenance, sketch) = try FuteDatabase(path: sketched).read { reader in
+            (try XCTUnwrap(reader.space(named: "f")).provenance, try XCTUnwrap(reader.embedding(space: "f", subject: "sst2")).vector)
+        }
+        XCTAssertEqual(sketch.count, 4096)
+        XCTAssertEqual(provenance.extra["sketch"], "count-sketch-fute-sk1-4096")
+        // The space a previous version made: same provenance without the sketch, whole-delta dimension.
+        var legacy = provenance
+        legacy.extra["sketch"] = nil
+        try FuteDatabase(path: whole).write { writer in
+            _ = try writer.createSpace(Space(name: "f", dimension: 4 * 384 * 384 + 4 * 384, metric: .cosine, provenance: legacy))
+        }
+        try run(["ingest", "--db", whole, "--space", "f", "--encoder", encoder, "--dataset", sst2, "--name", "sst2"])
+        let delta = try FuteDatabase(path: whole).read { try XCTUnwrap($0.embedding(space: "f", subject: "sst2")).vector }
+        XCTAssertEqual(delta.count, 591_360)
+        // Count sketch (fixed hash, see CountSketch): bucket and sign from SplitMix64(key ^ i), summed in index order.
+        var expected = [Float](repeating: 0, count: 4096)
+        for (i, v) in delta.enumerated() where v != 0 {
+            var z = (0x6675_7465_2D73_6B31 ^ UInt64(i)) &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            expected[Int(z % 4096)] += (z >> 63) == 0 ? v : -v
+        }
+        XCTAssertEqual(sketch.map(\.bitPattern), expected.map(\.bitPattern))
+    }
+
     func testRecordMadeAnotherWayIsRefusedNamingBothProvenances() throws {
         let sst2 = try sample("sst2", lines: 8)
         let db = scratch.path("store"), good = scratch.path("good.jsonl"), other = scratch.path("other.jsonl")

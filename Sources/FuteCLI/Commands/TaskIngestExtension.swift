@@ -125,13 +125,18 @@ struct TaskIngestExtension: IngestExtension {
             ?? TaskDataset.read(path: file, requireTargets: true)
         let encoder = try TextEncoder(directory: encoderDirectory)
         let checksum = try encoder.weightsChecksum()
-        let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: SurrogateSettings(seed: seed))
-        // 2. Refuse a space made another way before spending time on encoding.
+        // 2. Embed as the space's first tasks were (its recorded surrogate settings); refuse a space
+        //    made another way before spending time on encoding.
         var store: (any StoreGateway)?
+        var settings = SurrogateSettings(seed: seed)
         if case .store(let path, let space) = destination {
             let opened = try Stores.open(path, mustExist: false)
-            try opened.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension)
+            if method == .fute { settings = try opened.surrogateSettings(space: space, seed: seed) }
             store = opened
+        }
+        let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: settings)
+        if case .store(_, let space) = destination, let store {
+            try store.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension)
         }
         // 3. Encode, train, store (one write transaction) or write the record.
         let dataset = maxExamples.map { all.sample(atMost: $0, seed: seed) } ?? all
