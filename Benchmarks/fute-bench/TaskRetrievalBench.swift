@@ -29,6 +29,7 @@ func runTaskRetrievalBenchmark(_ o: Options) throws {
     var settings = SurrogateSettings()
     settings.epochs = try o.int("epochs", default: settings.epochs)
     settings.batchSize = try o.int("batch", default: settings.batchSize)
+    settings.sketchWidth = try o.int("sketch", default: settings.sketchWidth)
     if let lr = o.string("lr") {
         guard let value = Float(lr), value > 0 else { throw BenchError("--lr must be a positive number, got '\(lr)'") }
         settings.learningRate = value

@@ -26,9 +26,10 @@ commands:
            sentences/s of the Swift text encoder (tokenization included); against PyTorch in
            the same run: Tools/compare-encoder-torch.sh [FILE.jsonl ...]
   tasks    --encoder DIR --tasks DIR [--examples 300] [--samples 0] [--seeds 0] [--ensemble 1] [--epochs 3]
-           [--lr 3e-4] [--batch 32] [--threads 2] [--dump DIR] [--json]
+           [--lr 3e-4] [--batch 32] [--sketch 4096] [--threads 2] [--dump DIR] [--json]
            FUTE DTE same-family retrieval over data samples × seeds: each task's rank of its nearest
-           same-family task, by centered cosine (as the query layer compares) and by plain cosine.
+           same-family task, by centered cosine (as the query layer compares) and by plain cosine;
+           --sketch 0 keeps whole attention deltas
            DIR has index.json with a family per task, and NAME.jsonl files
   transfer --encoder DIR --tasks DIR --observed FILE [--metric taskweb-t5l[,taskweb-roberta,…]]
            [--methods examples,textemb,fute] [--trainable last-layer-attention|attention-gradient|bottleneck]
@@ -169,7 +170,7 @@ func main() throws {
         try runEncoderBenchmark(try Options(args, flags: ["json"], known: ["encoder", "input", "limit", "threads", "runs", "batch-tokens"]))
     case "tasks":
         try runTaskRetrievalBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "examples", "samples", "seeds", "ensemble",
-                                                                                  "epochs", "lr", "batch", "threads", "dump"]))
+                                                                                  "epochs", "lr", "batch", "sketch", "threads", "dump"]))
     case "transfer":
         try runTransferBenchmark(try Options(args, flags: ["json"], known: ["encoder", "tasks", "observed", "metric", "methods", "seeds",
                                                                              "examples", "baselines", "threads", "trainable", "dump"]))
