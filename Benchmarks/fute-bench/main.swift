@@ -32,7 +32,7 @@ commands:
            --sketch 0 keeps whole attention deltas
            DIR has index.json with a family per task, and NAME.jsonl files
   transfer --encoder DIR --tasks DIR --observed FILE [--metric taskweb-t5l[,taskweb-roberta,…]]
-           [--methods examples,textemb,fute] [--trainable last-layer-attention|attention-gradient|bottleneck]
+           [--methods examples,textemb,fute] [--trainable last-layer-attention|bottleneck]
            [--seeds 0] [--examples 300] [--baselines FILE] [--dump FILE.jsonl] [--threads 2] [--json]
            transfer rankings (query transfer) against measured transfers: every task of DIR ingested per
            method and seed, NDCG@3/@5 (TaskWeb gains), Regret@3, rank of the best source, random

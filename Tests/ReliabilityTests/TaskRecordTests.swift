@@ -119,6 +119,20 @@ final class TaskRecordTests: XCTestCase {
             expected[Int(z % 4096)] += (z >> 63) == 0 ? v : -v
         }
         XCTAssertEqual(sketch.map(\.bitPattern), expected.map(\.bitPattern))
+
+        // --sketch 0 makes a new space of whole deltas (the same bits); asking a sketched space for
+        // another width is refused naming the field, and nothing is stored.
+        let explicit = scratch.path("explicit")
+        try run(["ingest", "--db", explicit, "--space", "f", "--encoder", encoder, "--dataset", sst2, "--name", "sst2", "--sketch", "0"])
+        XCTAssertEqual(try FuteDatabase(path: explicit).read { try XCTUnwrap($0.embedding(space: "f", subject: "sst2")).vector }.map(\.bitPattern),
+                       delta.map(\.bitPattern))
+        let before = try storeFingerprint(fute, db: sketched)
+        let refused = try fute.run(["ingest", "--db", sketched, "--space", "f", "--encoder", encoder, "--dataset", sst2, "--name", "again", "--sketch", "0"])
+        assertCleanFailure(refused, expectedStatus: 1, contains: ["space \"f\"", "sketch"], "another sketch width")
+        XCTAssertEqual(try storeFingerprint(fute, db: sketched), before)
+        let textemb = try fute.run(["ingest", "--db", explicit, "--space", "t", "--encoder", encoder, "--dataset", sst2, "--name", "sst2",
+                                    "--method", "textemb", "--sketch", "4096"])
+        assertCleanFailure(textemb, expectedStatus: 64, contains: ["--sketch applies to --method fute"], "--sketch without fute")
     }
 
     func testRecordMadeAnotherWayIsRefusedNamingBothProvenances() throws {

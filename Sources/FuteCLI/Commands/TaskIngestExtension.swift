@@ -26,6 +26,7 @@ struct TaskIngestExtension: IngestExtension {
             OptionSpec("method", valueName: "fute|textemb|examples", help: "Embedding method for --dataset (default: fute); examples = TextEmb + every example kept for example-level transfer retrieval (the best transfer ranking, see README)."),
             OptionSpec("max-examples", valueName: "N", help: "Use at most N examples, a seeded sample (default: 300 for --dataset, all for --predictions)."),
             OptionSpec("seed", valueName: "S", help: "Surrogate seed: part of the space's identity (default: 0)."),
+            OptionSpec("sketch", valueName: "N", help: "FUTE: store the tuned attention delta as its count sketch of N floats (default: 4096, or what an existing space recorded); 0 keeps the whole delta (591,360 floats for MiniLM; finds same-family tasks more reliably, see README)."),
             OptionSpec("meta", valueName: "JSON", help: "Metadata object for the subject, e.g. '{\"family\":\"sentiment\"}'."),
             OptionSpec("out", valueName: "RECORD.jsonl", help: "Compute only: write the task embedding as one JSON record line (vector, metadata, provenance) to this file instead of storing it; store records later with fute-db ingest RECORD.jsonl --space NAME. No --db/--space/--m/--ef-construction."),
         ]
@@ -53,6 +54,8 @@ struct TaskIngestExtension: IngestExtension {
     let method: TaskEmbeddingMethod
     let maxExamples: Int?
     let seed: UInt64
+    /// `--sketch`: the FUTE sketch width asked for (nil: the space's, or the default).
+    let sketch: Int?
     let meta: [String: ParsedJSON]
     let m: Int?
     let efConstruction: Int?
@@ -101,6 +104,10 @@ struct TaskIngestExtension: IngestExtension {
         }
         maxExamples = arguments.has("max-examples") ? try arguments.integer("max-examples", default: 300) : (isPredictions ? nil : 300)
         seed = try SeedOption.parse(arguments)
+        sketch = arguments.has("sketch") ? try arguments.integer("sketch", default: 4096, minimum: 0) : nil
+        if sketch != nil && method != .fute {
+            throw UsageError("--sketch applies to --method fute (the tuned attention delta); \(methodName) vectors are not sketched")
+        }
         if let text = arguments.value("meta") {
             guard case .object(let object) = try ParsedJSON.parse(text, source: "--meta") else {
                 throw UsageError("--meta must be a JSON object, e.g. --meta '{\"family\":\"sentiment\"}'")
@@ -134,6 +141,8 @@ struct TaskIngestExtension: IngestExtension {
             if method == .fute { settings = try opened.surrogateSettings(space: space, seed: seed) }
             store = opened
         }
+        // An explicit width wins; a space recorded with another one refuses it below, naming both.
+        if let sketch { settings.sketchWidth = sketch }
         let embedder = TaskEmbedder(encoder: encoder, encoderChecksum: checksum, method: method, settings: settings)
         if case .store(_, let space) = destination, let store {
             try store.checkCompatible(space: space, provenance: embedder.provenance, dimension: embedder.dimension)
