@@ -112,10 +112,8 @@ final class TaskRecordTests: XCTestCase {
         // Count sketch (fixed hash, see CountSketch): bucket and sign from SplitMix64(key ^ i), summed in index order.
         var expected = [Float](repeating: 0, count: 4096)
         for (i, v) in delta.enumerated() where v != 0 {
-            var z = (0x6675_7465_2D73_6B31 ^ UInt64(i)) &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            var hash = TestRNG(seed: 0x6675_7465_2D73_6B31 ^ UInt64(i))
+            let z = hash.next()
             expected[Int(z % 4096)] += (z >> 63) == 0 ? v : -v
         }
         XCTAssertEqual(sketch.map(\.bitPattern), expected.map(\.bitPattern))
