@@ -11,13 +11,15 @@ public enum CountSketch {
     /// with another key would not be comparable.
     static let key: UInt64 = 0x6675_7465_2D73_6B31  // "fute-sk1"
 
+    /// What a recorded sketch name starts with; the width follows.
+    private static let namePrefix = "count-sketch-fute-sk1-"
+
     /// How a space records a sketch of `width` (e.g. `count-sketch-fute-sk1-4096`).
-    public static func name(width: Int) -> String { "count-sketch-fute-sk1-\(width)" }
+    public static func name(width: Int) -> String { namePrefix + String(width) }
 
     /// The width recorded in `name`, or `nil` when it is not a sketch this version makes.
     public static func width(named name: String) -> Int? {
-        let prefix = "count-sketch-fute-sk1-"
-        guard name.hasPrefix(prefix), let width = Int(name.dropFirst(prefix.count)), width > 0, self.name(width: width) == name else { return nil }
+        guard name.hasPrefix(namePrefix), let width = Int(name.dropFirst(namePrefix.count)), width > 0, self.name(width: width) == name else { return nil }
         return width
     }
 
