@@ -20,14 +20,14 @@ struct GraphHeader: Equatable {
     var entryLevel: Int
     var liveCount: Int
 
-    /// Fresh header for an empty graph; chooses the node layout.
-    init(metric: Metric, dimension: Int, parameters: HNSWParameters) {
+    /// Fresh header for an empty graph; chooses the node layout for LMDB pages of `pageSize` bytes.
+    init(metric: Metric, dimension: Int, parameters: HNSWParameters, pageSize: Int = 4096) {
         self.metric = metric
         self.dimension = dimension
         self.parameters = parameters
         let layout = NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0)
         self.stride = layout.stride
-        self.nodesPerBlock = NodeLayout.nodesPerBlock(stride: layout.stride)
+        self.nodesPerBlock = NodeLayout.nodesPerBlock(stride: layout.stride, pageSize: pageSize)
         self.slotCount = 0
         self.entrySlot = 0
         self.entryLevel = -1
@@ -106,11 +106,18 @@ struct NodeLayout {
     var vectorOffset: Int { NodeLayout.linksOffset + 4 * maxLinks0 }
     var stride: Int { (vectorOffset + 4 * dimension + 15) & ~15 }
 
-    /// About 16 KiB per block: large enough to sit in contiguous overflow pages (aligned, one
-    /// lookup per block per read transaction), small enough that rewriting a block on commit
-    /// stays cheap.
-    static func nodesPerBlock(stride: Int) -> Int {
-        let target = 4 * 4096 - 64
+    /// As many nodes as fill one LMDB overflow page (`pageSize` minus LMDB's 16-byte page
+    /// header); a node larger than that gets a block of its own.
+    ///
+    /// A block is larger than half a page, so LMDB keeps it in an overflow page (page-aligned
+    /// data: one lookup per block per read transaction, then pointer arithmetic). One page, not
+    /// several: a commit copies every block it touches and frees the old copy, and LMDB reuses
+    /// freed pages one at a time easily but finds a free *run* of contiguous pages only when its
+    /// bounded free-list search happens upon one. The first layout (~16 KiB, four pages per
+    /// block) left 47 % of the file free after a 100k-vector build (31,593 of 67,005 pages;
+    /// one page per block: 17,826 of 53,349), and each touched node cost a 16 KiB copy.
+    static func nodesPerBlock(stride: Int, pageSize: Int) -> Int {
+        let target = max(pageSize, 4096) - 16
         return min(255, max(1, target / stride))
     }
 }

@@ -45,7 +45,8 @@ public struct HNSWGraph: Sendable {
             }
             self.parameters = header.parameters
         } else {
-            let header = GraphHeader(metric: metric, dimension: dimension, parameters: parameters)
+            let pageSize = try txn.statistics(of: dbs.blocks).pageSize
+            let header = GraphHeader(metric: metric, dimension: dimension, parameters: parameters, pageSize: pageSize)
             try txn.put(header.encoded(), forKey: FixedWidthKey(spaceID), in: dbs.meta)
             self.parameters = parameters
         }

@@ -228,6 +228,78 @@ final class HNSWGraphTests: XCTestCase {
         }
     }
 
+    /// A block fills one LMDB overflow page (LMDB's own statistics: one overflow page per block),
+    /// so the pages a commit frees are reusable one at a time; a node wider than a page gets a
+    /// block of its own.
+    func testABlockIsOneOverflowPage() throws {
+        let env = try makeEnvironment()
+        let pageSize = try env.stat().pageSize
+        for (index, dimension) in [2, 16, 48, 128, 384, 768, 1_000, 4_096].enumerated() {
+            let spaceID = UInt32(index + 1)
+            let header = try env.write { txn -> GraphHeader? in
+                let graph = try HNSWGraph(spaceID: spaceID, dimension: dimension, metric: .l2, parameters: .init(), in: txn)
+                return try HNSWGraph.loadHeader(spaceID: spaceID, dbs: graph.databases, in: txn)
+            }
+            let h = try XCTUnwrap(header)
+            let usable = pageSize - 16
+            if h.stride > usable {
+                XCTAssertEqual(h.nodesPerBlock, 1, "dimension \(dimension)")
+            } else {
+                XCTAssertLessThanOrEqual(h.nodesPerBlock * h.stride, usable, "dimension \(dimension)")
+                XCTAssertGreaterThan((h.nodesPerBlock + 1) * h.stride, usable, "dimension \(dimension): the page holds one more node")
+                XCTAssertGreaterThan(h.nodesPerBlock * h.stride, pageSize / 2, "dimension \(dimension): a block this small would not be an overflow page")
+            }
+        }
+        var rng = TestRNG(seed: 61)
+        let data = rng.clustered(300, 128)
+        let blocks = try env.write { txn -> (entries: Int, overflow: Int) in
+            let graph = try HNSWGraph(spaceID: 4, dimension: 128, metric: .l2, parameters: .init(), in: txn)
+            try graph.withWriter(in: txn) { w in
+                for (i, v) in data.enumerated() { try w.insert(key: UInt64(i), vector: v) }
+            }
+            let stats = try txn.statistics(of: graph.databases.blocks)
+            return (stats.entries, stats.overflowPages)
+        }
+        let perBlock = try env.read { txn in try XCTUnwrap(try HNSWGraph.loadHeader(spaceID: 4, dbs: HNSWDatabases(openingIn: txn), in: txn)).nodesPerBlock }
+        XCTAssertEqual(blocks.entries, (300 + perBlock - 1) / perBlock)
+        XCTAssertEqual(blocks.overflow, blocks.entries, "one overflow page per block")
+    }
+
+    /// Stores made with the first layout (~16 KiB blocks over four pages) keep their layout: the
+    /// header says how many nodes a block holds, and search, insert and delete follow it.
+    func testGraphsOfTheFirstBlockLayoutKeepWorking() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 8, efConstruction: 64, efSearch: 64)
+        try env.write { txn in
+            let graph = try HNSWGraph(spaceID: 3, dimension: d, metric: .l2, parameters: parameters, in: txn)
+            var header = try XCTUnwrap(try HNSWGraph.loadHeader(spaceID: 3, dbs: graph.databases, in: txn))
+            header.nodesPerBlock = (4 * 4_096 - 64) / header.stride
+            try txn.put(header.encoded(), forKey: FixedWidthKey(UInt32(3)), in: graph.databases.meta)
+        }
+        let data = vectors(800, seed: 62)
+        var items: [UInt64: [Float]] = [:]
+        for batch in stride(from: 0, to: data.count, by: 200) {
+            try env.write { txn in
+                let graph = try HNSWGraph(spaceID: 3, dimension: d, metric: .l2, parameters: parameters, in: txn)
+                try graph.withWriter(in: txn) { w in
+                    for i in batch..<batch + 200 { try w.insert(key: UInt64(i), vector: data[i]); items[UInt64(i)] = data[i] }
+                    for key in stride(from: UInt64(batch), to: UInt64(batch + 200), by: 5) { XCTAssertTrue(try w.remove(key: key)); items[key] = nil }
+                }
+            }
+        }
+        var rng = TestRNG(seed: 63)
+        let queries = (0..<40).map { _ in rng.clustered(1, d)[0] }
+        let truth = queries.map { bruteForce($0, items, metric: .l2, k: 10) }
+        try env.read { txn in
+            let graph = try HNSWGraph(spaceID: 3, in: txn)
+            let header = try XCTUnwrap(try HNSWGraph.loadHeader(spaceID: 3, dbs: graph.databases, in: txn))
+            XCTAssertEqual(header.nodesPerBlock, (4 * 4_096 - 64) / header.stride, "the stored layout is kept")
+            XCTAssertEqual(try graph.checkInvariants(expectedKeys: Set(items.keys), in: txn), [])
+            let found = recall(try queries.map { try graph.search($0, k: 10, in: txn).map(\.key) }, truth)
+            XCTAssertGreaterThanOrEqual(found, 0.95)
+        }
+    }
+
     func testAbortedWriteLeavesGraphUnchanged() throws {
         let env = try makeEnvironment()
         struct Abort: Error {}
