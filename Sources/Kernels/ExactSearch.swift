@@ -87,6 +87,54 @@ public enum ExactSearch {
         return results
     }
 
+    /// For each row of `queries` (row-major `q × dimension`), the mean of its `count` largest dot
+    /// products with the rows of `base` (of all of them when `base` has fewer rows); empty when
+    /// either side is. One `cblas_sgemm` per block of queries, the score block kept at about
+    /// 16 M floats (64 MB). Cosine callers pass normalised rows (``normalizedRows(_:dimension:)``).
+    public static func meanOfLargestDots(queries: [Float], base: [Float], dimension: Int, count: Int) -> [Double] {
+        precondition(dimension > 0, "ExactSearch.meanOfLargestDots: dimension must be positive")
+        precondition(queries.count % dimension == 0, "ExactSearch.meanOfLargestDots: queries size is not a multiple of \(dimension)")
+        precondition(base.count % dimension == 0, "ExactSearch.meanOfLargestDots: base size is not a multiple of \(dimension)")
+        let nq = queries.count / dimension
+        let n = base.count / dimension
+        let kk = min(max(count, 1), n)
+        guard nq > 0, n > 0 else { return [] }
+        let block = max(1, min(nq, (1 << 24) / n))
+        var means: [Double] = []
+        means.reserveCapacity(nq)
+        var scores = [Float](repeating: 0, count: block * n)
+        var best = [Float](repeating: 0, count: kk)
+        queries.withUnsafeBufferPointer { qb in
+            base.withUnsafeBufferPointer { xb in
+                scores.withUnsafeMutableBufferPointer { sb in
+                    guard let qp = qb.baseAddress, let xp = xb.baseAddress, let sp = sb.baseAddress else { return }
+                    var start = 0
+                    while start < nq {
+                        let rows = min(block, nq - start)
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: dimension, alpha: 1,
+                                   a: qp + start * dimension, lda: dimension, b: xp, ldb: dimension,
+                                   beta: 0, c: sp, ldc: n)
+                        for r in 0..<rows {
+                            let row = sp + r * n
+                            // The kk largest so far, and the position of their minimum.
+                            for j in 0..<kk { best[j] = row[j] }
+                            var low = 0
+                            for j in 1..<kk where best[j] < best[low] { low = j }
+                            for j in kk..<n where row[j] > best[low] {
+                                best[low] = row[j]
+                                low = 0
+                                for i in 1..<kk where best[i] < best[low] { low = i }
+                            }
+                            means.append(best.reduce(0.0) { $0 + Double($1) } / Double(kk))
+                        }
+                        start += rows
+                    }
+                }
+            }
+        }
+        return means
+    }
+
     /// Squared norm of every row.
     static func rowSquaredNorms(_ m: [Float], dimension: Int) -> [Float] {
         let n = m.count / dimension

@@ -76,7 +76,8 @@ final class ExampleRetrievalTests: XCTestCase {
         var datasets: [String: [[Float]]] = [:]
         for (index, name) in ["t", "a", "b"].enumerated() { datasets[name] = examples(center: index * 3, count: 15, spread: 0.3, rng: &rng) }
         let database = try makeStore(datasets: datasets)
-        let retrieval = ExampleRetrieval(perSource: 4, depth: 5)
+        // Through the index (exactLimit 0): each target example sees only its 5 nearest.
+        let retrieval = ExampleRetrieval(perSource: 4, depth: 5, exactLimit: 0)
         let got = try XCTUnwrap(try database.read { reader in
             try retrieval.similarities(space: "tasks", target: "t", candidates: ["a", "b"], in: reader)
         })
@@ -96,6 +97,34 @@ final class ExampleRetrievalTests: XCTestCase {
             }
         }
         for name in ["a", "b"] { XCTAssertEqual(got[name]!, expected[name]! / 15, accuracy: 1e-5, name) }
+        // The exact search has no depth: the same settings give the definition, unpadded.
+        let exact = try XCTUnwrap(try database.read { reader in
+            try ExampleRetrieval(perSource: 4, depth: 5).similarities(space: "tasks", target: "t", candidates: ["a", "b"], in: reader)
+        })
+        for name in ["a", "b"] {
+            XCTAssertEqual(exact[name]!, bruteForce(target: datasets["t"]!, source: datasets[name]!, m: 4), accuracy: 1e-5, name)
+            XCTAssertNotEqual(exact[name]!, got[name]!, accuracy: 1e-6, "\(name): padding changed nothing, so this test checks nothing")
+        }
+    }
+
+    /// In the exact search a candidate without examples ranks with the lowest of those that have
+    /// them; one with fewer than `perSource` examples is scored on what it has.
+    func testExactSearchScoresCandidatesWithoutOrWithFewExamples() throws {
+        var rng = TestRNG(seed: 13)
+        let datasets = ["t": examples(center: 0, count: 12, spread: 0.4, rng: &rng),
+                        "a": examples(center: 1, count: 2, spread: 0.4, rng: &rng),
+                        "b": examples(center: 4, count: 9, spread: 0.4, rng: &rng)]
+        let database = try makeStore(datasets: datasets)
+        try database.write { writer in
+            try writer.upsertSubject(Subject(name: "bare", kind: .dataset))
+            try writer.putEmbedding(space: "tasks", subject: "bare", vector: [Float](repeating: 0.3, count: 8), kind: .textemb)
+        }
+        let got = try XCTUnwrap(try database.read { reader in
+            try ExampleRetrieval(perSource: 5).similarities(space: "tasks", target: "t", candidates: ["a", "b", "bare"], in: reader)
+        })
+        XCTAssertEqual(got["a"]!, bruteForce(target: datasets["t"]!, source: datasets["a"]!, m: 2), accuracy: 1e-5)
+        XCTAssertEqual(got["b"]!, bruteForce(target: datasets["t"]!, source: datasets["b"]!, m: 5), accuracy: 1e-5)
+        XCTAssertEqual(got["bare"]!, min(got["a"]!, got["b"]!))
     }
 
     func testExamplesAreReplacedAndDeletedWithTheirDataset() throws {

@@ -82,6 +82,27 @@ final class ExactSearchTests: XCTestCase {
         XCTAssertEqual(got[0][1].distance, 1, accuracy: 1e-6)
     }
 
+    func testMeanOfLargestDotsMatchesSortingEveryProduct() {
+        var rng = TestRNG(seed: 29)
+        let d = 7
+        let queries = (0..<(13 * d)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let base = (0..<(40 * d)).map { _ in Float.random(in: -1...1, using: &rng) }
+        for count in [1, 3, 10, 40, 55] {
+            let got = ExactSearch.meanOfLargestDots(queries: queries, base: base, dimension: d, count: count)
+            XCTAssertEqual(got.count, 13)
+            for r in 0..<13 {
+                let q = queries[(r * d)..<((r + 1) * d)]
+                let dots = (0..<40).map { i in zip(q, base[(i * d)..<((i + 1) * d)]).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+                let best = dots.sorted(by: >).prefix(min(count, 40))
+                XCTAssertEqual(got[r], best.reduce(0, +) / Double(best.count), accuracy: 1e-5, "count \(count), row \(r)")
+            }
+        }
+        // Hand-computed: q = (1, 0) against (3, 0), (−1, 0), (2, 5): dots 3, −1, 2; the best two average 2.5.
+        XCTAssertEqual(ExactSearch.meanOfLargestDots(queries: [1, 0], base: [3, 0, -1, 0, 2, 5], dimension: 2, count: 2), [2.5])
+        XCTAssertEqual(ExactSearch.meanOfLargestDots(queries: [], base: [1, 0], dimension: 2, count: 2), [])
+        XCTAssertEqual(ExactSearch.meanOfLargestDots(queries: [1, 0], base: [], dimension: 2, count: 2), [])
+    }
+
     func testMatmulMatchesHandComputed() {
         // [1 2; 3 4] × [5 6; 7 8] = [19 22; 43 50]
         XCTAssertEqual(BLAS.matmul([1, 2, 3, 4], [5, 6, 7, 8], m: 2, n: 2, k: 2), [19, 22, 43, 50])
