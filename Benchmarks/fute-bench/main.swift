@@ -18,6 +18,9 @@ commands:
   sweep    same inputs as ann; builds every M in --ms (8,16,32) × efConstruction in --efcs (100,200,400)
   insert   --base F --metric M [--batches 1,10,100,1000] [--limit 5000] [--json]
            insert throughput by commit batch size (vectors per write transaction)
+  churn    --base F --metric M [--sizes 10000,100000] [--batch 10000] [--ops 20] [--m 16] [--ef-construction 200] [--json]
+           cost of one small commit as the graph grows: builds the first N rows for each N of --sizes,
+           then times --ops commits each of 10 inserts, of 1 delete and of 1 replace (ms, noSync)
   exact    --base F --query F --metric M [-k 10] [--json]     exact search QPS (BLAS batch, SIMD single)
   kernels  [--dims 128,384,768] [--json]                      ns per distance call, Swift beside C
   synth    --out DIR [--n 100000] [--dim 128] [--queries 1000] [--seed 1] [--metric l2|cosine] [--clusters 100]
@@ -140,6 +143,24 @@ func main() throws {
             }
         }
         if o.flag("json") { print(jsonString(["benchmark": "insert", "rows": base.rows, "results": rows])) }
+    case "churn":
+        let o = try Options(args, flags: ["json"], known: ["base", "metric", "sizes", "batch", "ops", "m", "ef-construction"])
+        let base = try loadMatrix(try o.require("base"))
+        let metric = try parseMetric(try o.require("metric"))
+        let parameters = HNSWParameters(m: try o.int("m", default: 16), efConstruction: try o.int("ef-construction", default: 200))
+        try parameters.validate()
+        let operations = try o.int("ops", default: 20)
+        guard operations > 0 else { throw BenchError("--ops must be positive", usage: true) }
+        var results: [ChurnResult] = []
+        for size in try o.ints("sizes", default: [10_000, 100_000]) {
+            results.append(try runChurn(base: base, size: size, metric: metric, parameters: parameters,
+                                        batch: try o.int("batch", default: 10_000), operations: operations))
+        }
+        if o.flag("json") {
+            print(jsonString(["benchmark": "churn", "m": parameters.m, "ef_construction": parameters.efConstruction, "results": results.map(\.json)]))
+        } else {
+            printChurn(results, parameters: parameters)
+        }
     case "exact":
         let o = try Options(args, flags: ["json"], known: ["base", "query", "metric", "k", "limit"])
         var base = try loadMatrix(try o.require("base"))

@@ -435,7 +435,8 @@ final class LMDBNodeStore: HNSWNodeStore {
         // Slots reused from the free list leave it; freed ones join it.
         for s in reusedSlots { try writer.delete(FixedWidthKey(space, s), in: dbs.free) }
         for s in freedSlots { try writer.put([UInt8](), forKey: FixedWidthKey(space, s), in: dbs.free) }
-        for (block, p) in dirtyBlocks {
+        // In key order: each put then lands next to the previous one in the B-tree.
+        for (block, p) in dirtyBlocks.sorted(by: { $0.key < $1.key }) {
             try writer.putReserved(forKey: blockKey(block), count: blockBytes, in: dbs.blocks) { target in
                 target.baseAddress!.copyMemory(from: p, byteCount: blockBytes)  // safe: blockBytes > 0
             }
