@@ -4,9 +4,9 @@ import Kernels
 import Storage
 
 /// What one small write costs as the graph grows: a commit of 10 inserts, a commit deleting one
-/// vector, a commit replacing one (an insert under a stored key: the old node is deleted first), each timed from the
-/// start of its write transaction to the end of its commit (noSync, so the disk's fsync is left
-/// out and the graph's own work shows).
+/// vector, a commit replacing one (an insert under a stored key: the old node is deleted first),
+/// each timed from the start of its write transaction to the end of its commit (noSync, so the
+/// disk's fsync is left out and the graph's own work shows).
 struct ChurnResult {
     var size: Int
     var dimension: Int

@@ -26,7 +26,8 @@ public struct ExampleRetrieval: Sendable, Equatable {
     /// Through the index: how many nearest examples each target example retrieves (default 100).
     public var depth: Int
     /// Example spaces of at most this many vectors are searched exactly (one BLAS matrix product
-    /// for all of a target's examples); larger ones through their HNSW index (default 100,000).
+    /// per candidate for all of a target's examples); larger ones through their HNSW index
+    /// (default 100,000).
     public var exactLimit: Int
 
     /// Creates the settings.
