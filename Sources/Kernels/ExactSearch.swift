@@ -45,42 +45,23 @@ public enum ExactSearch {
         let baseNorms: [Float] = metric == .l2 ? rowSquaredNorms(x, dimension: dimension) : []
         let queryNorms: [Float] = metric == .l2 ? rowSquaredNorms(q, dimension: dimension) : []
 
-        // Block of queries so the score matrix stays around 16 M floats (64 MB) at most.
-        let block = max(1, min(nq, (1 << 24) / max(n, 1)))
         var results: [[Neighbor]] = []
         results.reserveCapacity(nq)
-        var scores = [Float](repeating: 0, count: block * n)
-        q.withUnsafeBufferPointer { qb in
-            x.withUnsafeBufferPointer { xb in
-                scores.withUnsafeMutableBufferPointer { sb in
-                    guard let qp = qb.baseAddress, let xp = xb.baseAddress, let sp = sb.baseAddress else { return }
-                    var start = 0
-                    while start < nq {
-                        let rows = min(block, nq - start)
-                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: dimension, alpha: 1,
-                                   a: qp + start * dimension, lda: dimension, b: xp, ldb: dimension,
-                                   beta: 0, c: sp, ldc: n)
-                        for r in 0..<rows {
-                            var top = TopK(k: kk)
-                            let row = sp + r * n
-                            switch metric {
-                            case .l2:
-                                let qn = queryNorms[start + r]
-                                for j in 0..<n { top.offer(id: j, distance: max(0, qn + baseNorms[j] - 2 * row[j])) }
-                            case .ip:
-                                for j in 0..<n { top.offer(id: j, distance: -row[j]) }
-                            case .cosine:
-                                for j in 0..<n {
-                                    let d = 1 - row[j]
-                                    top.offer(id: j, distance: min(max(d, 0), 2))
-                                }
-                            }
-                            results.append(top.sorted())
-                        }
-                        start += rows
-                    }
+        forEachDotRow(queries: q, base: x, dimension: dimension) { i, row in
+            var top = TopK(k: kk)
+            switch metric {
+            case .l2:
+                let qn = queryNorms[i]
+                for j in 0..<n { top.offer(id: j, distance: max(0, qn + baseNorms[j] - 2 * row[j])) }
+            case .ip:
+                for j in 0..<n { top.offer(id: j, distance: -row[j]) }
+            case .cosine:
+                for j in 0..<n {
+                    let d = 1 - row[j]
+                    top.offer(id: j, distance: min(max(d, 0), 2))
                 }
             }
+            results.append(top.sorted())
         }
         // Cosine with a zero vector is defined as distance 1; the normalised zero row gives dot 0
         // and so already 1. Nothing to patch.
@@ -99,11 +80,34 @@ public enum ExactSearch {
         let n = base.count / dimension
         let kk = min(max(count, 1), n)
         guard nq > 0, n > 0 else { return [] }
-        let block = max(1, min(nq, (1 << 24) / n))
         var means: [Double] = []
         means.reserveCapacity(nq)
-        var scores = [Float](repeating: 0, count: block * n)
         var best = [Float](repeating: 0, count: kk)
+        forEachDotRow(queries: queries, base: base, dimension: dimension) { _, row in
+            // The kk largest so far, and the position of their minimum.
+            for j in 0..<kk { best[j] = row[j] }
+            var low = 0
+            for j in 1..<kk where best[j] < best[low] { low = j }
+            for j in kk..<n where row[j] > best[low] {
+                best[low] = row[j]
+                low = 0
+                for i in 1..<kk where best[i] < best[low] { low = i }
+            }
+            means.append(best.reduce(0.0) { $0 + Double($1) } / Double(kk))
+        }
+        return means
+    }
+
+    /// Calls `body(i, row)` for each query row i (in order) with its dot products against every
+    /// row of `base` (`row[j]` = q_i · x_j), computed by one `cblas_sgemm` per block of queries so
+    /// the score block stays around 16 M floats (64 MB). `row` is valid only during the call.
+    /// Both matrices are row-major with `dimension` columns and at least one row.
+    private static func forEachDotRow(queries: [Float], base: [Float], dimension: Int,
+                                      _ body: (Int, UnsafeBufferPointer<Float>) -> Void) {
+        let nq = queries.count / dimension
+        let n = base.count / dimension
+        let block = max(1, min(nq, (1 << 24) / max(n, 1)))
+        var scores = [Float](repeating: 0, count: block * n)
         queries.withUnsafeBufferPointer { qb in
             base.withUnsafeBufferPointer { xb in
                 scores.withUnsafeMutableBufferPointer { sb in
@@ -114,25 +118,12 @@ public enum ExactSearch {
                         BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: dimension, alpha: 1,
                                    a: qp + start * dimension, lda: dimension, b: xp, ldb: dimension,
                                    beta: 0, c: sp, ldc: n)
-                        for r in 0..<rows {
-                            let row = sp + r * n
-                            // The kk largest so far, and the position of their minimum.
-                            for j in 0..<kk { best[j] = row[j] }
-                            var low = 0
-                            for j in 1..<kk where best[j] < best[low] { low = j }
-                            for j in kk..<n where row[j] > best[low] {
-                                best[low] = row[j]
-                                low = 0
-                                for i in 1..<kk where best[i] < best[low] { low = i }
-                            }
-                            means.append(best.reduce(0.0) { $0 + Double($1) } / Double(kk))
-                        }
+                        for r in 0..<rows { body(start + r, UnsafeBufferPointer(start: sp + r * n, count: n)) }
                         start += rows
                     }
                 }
             }
         }
-        return means
     }
 
     /// Squared norm of every row.
