@@ -4,11 +4,22 @@ import Kernels
 ///
 /// Layout (little-endian, 64 bytes): magic "HNSW", format version, metric, dimension, m,
 /// efConstruction, efSearch, seed, nodes per block, node stride, slot high-water mark, entry
-/// slot, entry level (−1 = empty graph), live count.
+/// slot, entry level (−1 = empty graph), live count (UInt64 in version 1; UInt32 followed by
+/// the layer-0 links pruned since the last reachability walk in version 2).
+///
+/// Format versions: 1 stores links only; 2 also counts each node's in-links per layer (see
+/// ``NodeLayout``), which deletion and reachability repair use to stay local. A version-1 graph
+/// is read as it is and counted once, on its first write (``LMDBNodeStore/countInDegrees()``).
 struct GraphHeader: Equatable {
     static let magic: UInt32 = 0x5753_4E48  // "HNSW" read little-endian
-    static let formatVersion: UInt32 = 1
+    /// The version new graphs are written in.
+    static let formatVersion: UInt32 = 2
     static let byteCount = 64
+
+    /// This graph's format version (1 or 2).
+    var version: UInt32 = GraphHeader.formatVersion
+    /// Whether nodes carry their in-link counts (version 2).
+    var countsInDegrees: Bool { version >= 2 }
 
     var metric: Metric
     var dimension: Int
@@ -19,6 +30,9 @@ struct GraphHeader: Equatable {
     var entrySlot: UInt32
     var entryLevel: Int
     var liveCount: Int
+    /// Layer-0 links pruned since layer 0 was last walked (version 2; see
+    /// ``HNSWAlgorithm/restoreReachability(context:)``).
+    var prunedSinceWalk: Int = 0
 
     /// Fresh header for an empty graph; chooses the node layout for LMDB pages of `pageSize` bytes.
     init(metric: Metric, dimension: Int, parameters: HNSWParameters, pageSize: Int = 4096) {
@@ -41,7 +55,7 @@ struct GraphHeader: Equatable {
         out.withUnsafeMutableBytes { p in
             let metricCode: UInt32 = metric == .l2 ? 0 : (metric == .ip ? 1 : 2)
             p.storeBytes(of: GraphHeader.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
-            p.storeBytes(of: GraphHeader.formatVersion.littleEndian, toByteOffset: 4, as: UInt32.self)
+            p.storeBytes(of: version.littleEndian, toByteOffset: 4, as: UInt32.self)
             p.storeBytes(of: metricCode.littleEndian, toByteOffset: 8, as: UInt32.self)
             p.storeBytes(of: UInt32(dimension).littleEndian, toByteOffset: 12, as: UInt32.self)
             p.storeBytes(of: UInt32(parameters.m).littleEndian, toByteOffset: 16, as: UInt32.self)
@@ -53,7 +67,12 @@ struct GraphHeader: Equatable {
             p.storeBytes(of: UInt32(slotCount).littleEndian, toByteOffset: 44, as: UInt32.self)
             p.storeBytes(of: entrySlot.littleEndian, toByteOffset: 48, as: UInt32.self)
             p.storeBytes(of: Int32(entryLevel).littleEndian, toByteOffset: 52, as: Int32.self)
-            p.storeBytes(of: UInt64(liveCount).littleEndian, toByteOffset: 56, as: UInt64.self)
+            if version >= 2 {
+                p.storeBytes(of: UInt32(liveCount).littleEndian, toByteOffset: 56, as: UInt32.self)
+                p.storeBytes(of: UInt32(clamping: prunedSinceWalk).littleEndian, toByteOffset: 60, as: UInt32.self)
+            } else {
+                p.storeBytes(of: UInt64(liveCount).littleEndian, toByteOffset: 56, as: UInt64.self)
+            }
         }
         return out
     }
@@ -64,9 +83,10 @@ struct GraphHeader: Equatable {
         }
         func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
         guard u32(0) == GraphHeader.magic else { throw IndexError(.corrupted, "the HNSW header lacks its magic number; the store is damaged") }
-        guard u32(4) == GraphHeader.formatVersion else {
-            throw IndexError(.corrupted, "the HNSW graph has format version \(u32(4)), this build reads \(GraphHeader.formatVersion); rebuild the index")
+        guard (1...GraphHeader.formatVersion).contains(u32(4)) else {
+            throw IndexError(.corrupted, "the HNSW graph has format version \(u32(4)), this build reads 1 to \(GraphHeader.formatVersion); rebuild the index")
         }
+        version = u32(4)
         switch u32(8) {
         case 0: metric = .l2
         case 1: metric = .ip
@@ -81,7 +101,12 @@ struct GraphHeader: Equatable {
         slotCount = Int(u32(44))
         entrySlot = u32(48)
         entryLevel = Int(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 52, as: Int32.self)))
-        liveCount = Int(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 56, as: UInt64.self)))
+        if version >= 2 {
+            liveCount = Int(u32(56))
+            prunedSinceWalk = Int(u32(60))
+        } else {
+            liveCount = Int(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 56, as: UInt64.self)))
+        }
         guard dimension > 0, (1...255).contains(nodesPerBlock), stride == layout.stride else {
             throw IndexError(.corrupted, "the HNSW header is inconsistent (dimension \(dimension), stride \(stride)); rebuild the index")
         }
@@ -91,15 +116,27 @@ struct GraphHeader: Equatable {
 /// Where a node's fields live inside its fixed-stride record (native little-endian):
 ///
 /// ```
-/// 0   UInt32 level + 1 (0 = free slot)
+/// 0   UInt32 level + 1 (0 = free slot) in the low 8 bits; from format version 2, the number of
+///     layer-0 links pointing at this node in the high 24 bits
 /// 4   UInt32 number of layer-0 links
 /// 8   UInt64 key
 /// 16  UInt32 × 2M layer-0 links
 /// …   Float × dimension (the vector, right after its links: one neighbourhood visit touches
 ///     one record)
 /// ```
-/// The stride is rounded up to 16 bytes. Upper-layer links (1/M of nodes) live elsewhere.
+/// The stride is rounded up to 16 bytes. Upper-layer links (1/M of nodes) live elsewhere, in
+/// records of `level × (1 + M)` UInt32: per layer a count word (links in the low 16 bits; from
+/// version 2, in-links in the high 16 bits) and `M` links. An in-link count at its field's
+/// maximum is *unknown* (never changed again; deletion then counts by scanning).
 struct NodeLayout {
+    /// Mask of the level field in a record's first word.
+    static let levelMask: UInt32 = 0xFF
+    /// Largest in-link count a layer-0 record holds (24 bits); reaching it means unknown.
+    static let inDegreeLimit0: UInt32 = 0xFF_FFFF
+    /// Mask of the link count in an upper-layer count word.
+    static let upperCountMask: UInt32 = 0xFFFF
+    /// Largest in-link count an upper-layer count word holds (16 bits); reaching it means unknown.
+    static let inDegreeLimitUpper: UInt32 = 0xFFFF
     let dimension: Int
     let maxLinks0: Int
     static let linksOffset = 16

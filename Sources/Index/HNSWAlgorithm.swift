@@ -9,6 +9,12 @@ import Kernels
 /// Deletion repairs the graph instead of leaving a tombstone: every node that linked to the
 /// deleted one re-selects its links, by the heuristic, from its remaining links plus the deleted
 /// node's links; the entry point moves to a node of the highest remaining level.
+///
+/// Repairs stay local where the store counts in-links (``HNSWNodeReader/inDegree(of:layer:)``):
+/// a deleted node's in-neighbours are found among the nodes near it (checked against its
+/// count), pruning never takes a node's last in-link, and a node left with one is checked to be
+/// reachable by a search for it. Work per insert or delete then does not grow with the graph;
+/// only what these local checks cannot settle falls back to a walk of layer 0.
 package struct HNSWAlgorithm<Store: HNSWNodeReader> {
     /// The node store.
     package let store: Store
@@ -224,17 +230,18 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
             let selected = try selectByHeuristic(found, m: parameters.m)
             try store.setNeighbors(of: slot, layer: layer, selected.map(\.slot))
             var linkedBack = false
+            var dropped: [UInt32] = []
             for neighbor in selected {
-                var dropped = false
                 if try addLink(from: neighbor.slot, to: slot, distance: neighbor.distance, layer: layer, dropped: &dropped) { linkedBack = true }
-                if dropped && layer == 0 { context.layerZeroLinkDropped = true }
             }
             // Every neighbour pruned the new node (duplicates, ties): force one incoming link so
             // it stays reachable.
             if !linkedBack, let nearest = selected.first {
-                try forceLink(from: nearest.slot, to: slot, layer: layer, reachableThrough: Set(selected.map(\.slot)))
-                if layer == 0 { context.layerZeroLinkDropped = true }  // it may have replaced a link
+                if let replaced = try forceLink(from: nearest.slot, to: slot, layer: layer, reachableThrough: Set(selected.map(\.slot))) {
+                    dropped.append(replaced)
+                }
             }
+            if layer == 0 { try noteDropped(dropped, context: &context) }
             if let closest = selected.first {
                 current = closest.slot
                 currentDistance = closest.distance
@@ -243,48 +250,114 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         }
         if level > top {
             try store.setEntryPoint((slot, level))
-            context.layerZeroLinkDropped = true  // the rest of layer 0 must be reachable from the new entry
+            // The rest of layer 0 must be reachable from the new entry: it is if the old one is.
+            context.reachabilitySuspects.append(entry)
         }
         return slot
     }
 
+    /// A node left with at most this many layer-0 in-links by a pruned link is checked to be
+    /// reachable at the end of the batch (pruning never takes the last one).
+    static var suspectInDegree: Int { 1 }
+
+    /// Records, for the end of the batch, the layer-0 targets pruned links left with few in-links
+    /// (or, when the store does not count them, that a walk is needed).
+    func noteDropped(_ dropped: [UInt32], context: inout SearchContext) throws {
+        context.prunedLinks += dropped.count
+        for z in dropped {
+            guard let degree = try store.inDegree(of: z, layer: 0) else {
+                context.needsReachabilityWalk = true
+                continue
+            }
+            if degree <= Self.suspectInDegree { context.reachabilitySuspects.append(z) }
+        }
+    }
+
+    /// Whether a search for `node`'s own vector from the entry point finds it on layer 0: then
+    /// it is reachable, and so is everything reachable from it.
+    func isFoundBySearch(_ node: UInt32, context: inout SearchContext) throws -> Bool {
+        guard let (entry, top) = try store.entryPoint() else { return false }
+        if node == entry { return true }
+        return try store.withVector(of: node) { v in
+            let (current, currentDistance) = try descend(v, from: entry, distance: try store.distance(v, to: entry), top: top, to: 0)
+            try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, maxLinks(0)),
+                            layer: 0, context: &context)
+            return drainResults(&context).contains { $0.slot == node }
+        }
+    }
+
+    /// Whether every suspect that is still a node is found by a search for it.
+    func suspectsAreReachable(_ suspects: [UInt32], context: inout SearchContext) throws -> Bool {
+        var checked = Set<UInt32>()
+        for z in suspects where checked.insert(z).inserted {
+            guard (try? store.level(of: z)) != nil else { continue }  // deleted since
+            if try !isFoundBySearch(z, context: &context) { return false }
+        }
+        return true
+    }
+
     /// Makes every live node reachable from the entry point on layer 0 again after inserts.
     ///
-    /// Re-selecting a full neighbour list drops a link, and the local guard against cutting a
-    /// node off (``keepNodesAtRisk``: does one of its neighbours link back?) cannot see a small
-    /// group of nodes that link only among themselves and lose their one way in; a new entry
-    /// point of a higher level can also start where the rest of layer 0 is not reachable.
-    /// At small `efConstruction` (≤ 2·M) a few percent of graphs ended up with such groups.
-    /// So a batch of inserts ends with one traversal of layer 0 from the entry point (O(n·M)
-    /// link reads; the same walk ``remove(key:)`` does), and each cut-off group is linked from
-    /// its nearest reachable node (``reconnectLayerZero``).
+    /// Re-selecting a full neighbour list prunes a link. Pruning never takes a node's last
+    /// in-link (``keepNodesAtRisk``), but a group of nodes that link among themselves can lose
+    /// its one way in, and a new entry point of a higher level can start where the rest of
+    /// layer 0 is not reachable. Two defences, neither of which grows with the graph:
+    /// - each node a pruned link left with one in-link, and each entry point a new one
+    ///   replaced, is searched for; if a search misses one, layer 0 is walked at once;
+    /// - the walk (from the entry point, O(n·M); each cut-off group is then linked from its
+    ///   nearest reachable node, ``reconnectLayerZero``) is otherwise paid for by pruning: it
+    ///   runs when the links pruned since the last one, times ``walkBudget``, reach the live
+    ///   count — so its cost per pruned link is a constant — and after every batch that pruned
+    ///   anything while the graph holds at most ``walkEveryBatchUpTo`` nodes.
+    /// A group cut off in between (its nodes had two or more in-links, all from inside) stays
+    /// out of searches until that walk; at the default M = 16 none was seen in the benchmarks.
     ///
-    /// Runs with the caller's scratch memory: the LMDB store first counts
-    /// what a walk from the entry point reaches with its raw-pointer loop and visited marks (no
-    /// allocation, no scan of every record), and only when that falls short of the live count
-    /// runs the general repair.
+    /// The LMDB store first counts what the walk reaches with its raw-pointer loop and visited
+    /// marks, and only when that falls short of the live count runs the general repair.
     func restoreReachability(context: inout SearchContext) throws {
-        // Inserts that only added links (no list re-selected anything away, entry point kept)
-        // cannot have cut anything off: the graph was sound before the batch.
-        guard context.layerZeroLinkDropped else { return }
-        context.layerZeroLinkDropped = false
-        guard let (entry, _) = try store.entryPoint() else { return }
-        if let fast = store as? any SpecialisedLayerSearch,
+        let suspects = context.reachabilitySuspects
+        let walk = context.needsReachabilityWalk
+        let pruned = context.prunedLinks
+        context.reachabilitySuspects = []
+        context.needsReachabilityWalk = false
+        context.prunedLinks = 0
+        try settleReachability(suspects: suspects, pruned: pruned, walk: walk, excluding: UInt32.max, context: &context)
+    }
+
+    /// The walk is due when the links pruned since the last one, times this, reach the live count.
+    static var walkBudget: Int { 32 }
+    /// Up to this many live nodes, every batch that prunes a link ends with a walk (≤ ~1 ms).
+    static var walkEveryBatchUpTo: Int { 4096 }
+
+    /// The end of ``restoreReachability(context:)`` and ``remove(key:)``: checks `suspects`
+    /// and walks layer 0 when one is missed, when `walk` is asked, or when the pruning budget
+    /// is spent; otherwise adds `pruned` to the graph's count.
+    func settleReachability(suspects: [UInt32], pruned: Int, walk: Bool, excluding deleted: UInt32, context: inout SearchContext) throws {
+        guard walk || pruned > 0 || !suspects.isEmpty, let (entry, _) = try store.entryPoint() else { return }
+        let total = try store.prunedSinceWalk() + pruned
+        let live = store.liveNodeCount - (deleted == UInt32.max ? 0 : 1)
+        let due = total > 0 && (live <= Self.walkEveryBatchUpTo || total * Self.walkBudget >= live)
+        if !walk && !due, try suspectsAreReachable(suspects, context: &context) {
+            try store.setPrunedSinceWalk(total)
+            return
+        }
+        try store.setPrunedSinceWalk(0)
+        if deleted == UInt32.max, let fast = store as? any SpecialisedLayerSearch,
            try fast.everyNodeReachable(from: entry, scratch: context.scratch()) { return }
-        try reconnectLayerZero(from: entry, live: try store.liveSlots(), excluding: UInt32.max)
+        try reconnectLayerZero(from: entry, live: try store.liveSlots(), excluding: deleted)
     }
 
     /// Adds `target` to `source`'s links on `layer`, re-selecting by the heuristic when full.
     /// Returns whether `target` is among the links afterwards.
     @discardableResult
     func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int) throws -> Bool {
-        var dropped = false
+        var dropped: [UInt32] = []
         return try addLink(from: source, to: target, distance: distance, layer: layer, dropped: &dropped)
     }
 
-    /// ``addLink(from:to:distance:layer:)``, setting `dropped` when one of `source`'s links
-    /// went (the only way an insert can cut a node off).
-    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int, dropped: inout Bool) throws -> Bool {
+    /// ``addLink(from:to:distance:layer:)``, appending to `dropped` the targets `source` no
+    /// longer links to (the only way an insert can cut a node off).
+    func addLink(from source: UInt32, to target: UInt32, distance: Float, layer: Int, dropped: inout [UInt32]) throws -> Bool {
         var links = try store.neighbors(of: source, layer: layer)
         if links.contains(target) { return true }
         let capacity = maxLinks(layer)
@@ -302,14 +375,15 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         var selected = try selectByHeuristic(candidates, m: capacity).map(\.slot)
         try keepNodesAtRisk(&selected, dropped: candidates.map(\.slot), source: source, target: target, layer: layer)
         try store.setNeighbors(of: source, layer: layer, selected)
-        if !dropped { dropped = links.contains { !selected.contains($0) } }
+        for l in links where !selected.contains(l) { dropped.append(l) }
         return selected.contains(target)
     }
 
-    /// Whether `node` may lose its last incoming link on `layer` if `source` drops it: none of
-    /// its own out-neighbours (other than `source`) links back to it. A cheap local test (true
-    /// in-links are not stored); it errs towards keeping links.
+    /// Whether `node` may lose its last incoming link on `layer` if `source` (which links to it)
+    /// drops it: exactly, from the store's in-link count; without one, a local test that errs
+    /// towards keeping links (none of its out-neighbours other than `source` links back).
     func isAtRisk(_ node: UInt32, droppedBy source: UInt32, layer: Int) throws -> Bool {
+        if let degree = try store.inDegree(of: node, layer: layer) { return degree <= 1 }
         let outs = try store.neighbors(of: node, layer: layer)
         for y in outs where y != source {
             if try store.withNeighbors(of: y, layer: layer, { $0.contains(node) }) { return false }
@@ -343,57 +417,51 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
 
     /// Puts `target` into `source`'s links regardless of the heuristic: appended when there is
     /// room, else replacing a link to a node in `reachableThrough` (still reachable through
-    /// `target`), else the farthest link.
-    func forceLink(from source: UInt32, to target: UInt32, layer: Int, reachableThrough: Set<UInt32>) throws {
+    /// `target`), else the farthest link. Returns the target of the replaced link, if any.
+    @discardableResult
+    func forceLink(from source: UInt32, to target: UInt32, layer: Int, reachableThrough: Set<UInt32>) throws -> UInt32? {
         var links = try store.neighbors(of: source, layer: layer)
-        if links.contains(target) { return }
+        if links.contains(target) { return nil }
+        var replaced: UInt32?
         if links.count < maxLinks(layer) {
             links.append(target)
         } else if let i = links.lastIndex(where: { reachableThrough.contains($0) }) {
+            replaced = links[i]
             links[i] = target
         } else if let i = try links.indices.reversed().first(where: { try !isAtRisk(links[$0], droppedBy: source, layer: layer) }) {
+            replaced = links[i]
             links[i] = target
         } else {
             let distances = try store.withVector(of: source) { v in try links.map { try store.distance(v, to: $0) } }
-            guard let farthest = distances.indices.max(by: { distances[$0] < distances[$1] }) else { return }
+            guard let farthest = distances.indices.max(by: { distances[$0] < distances[$1] }) else { return nil }
+            replaced = links[farthest]
             links[farthest] = target
         }
         try store.setNeighbors(of: source, layer: layer, links)
+        return replaced
     }
 
     /// Removes the node for `key` and repairs the graph. Returns false if the key is absent.
     ///
-    /// Finding the nodes that link to the deleted one is a scan of all live nodes' links (the
-    /// graph keeps no reverse links): O(n·M) memory reads per deletion; a traversal of layer 0
-    /// afterwards (same order) re-attaches any node the repair cut off.
+    /// Every node linking to the deleted one re-selects its links from its remaining ones and
+    /// the deleted node's (new links made mutual, as insertion makes them); a node the repair
+    /// leaves without in-links is linked from a near node; one left with a single in-link is
+    /// checked to be reachable by a search for it. With in-link counts this is local work
+    /// (``findInNeighbors``); a walk of layer 0 runs only when a check fails, the entry point
+    /// was deleted, or the store does not count in-links.
     @discardableResult
     package func remove(key: UInt64) throws -> Bool {
         guard let slot = try store.slot(forKey: key) else { return false }
         let level = try store.level(of: slot)
         var deletedLinks: [[UInt32]] = []
         for layer in 0...level { deletedLinks.append(try store.neighbors(of: slot, layer: layer)) }
+        let inNeighbors = try findInNeighbors(of: slot, level: level, links: deletedLinks)
+        // Its own links go first: its out-neighbours' counts then hold only the links that stay.
+        for layer in 0...level { try store.setNeighbors(of: slot, layer: layer, []) }
 
-        // In-neighbours on every layer the deleted node lives on, and how many live in-links
-        // each of its out-neighbours has (to find nodes the deletion would orphan).
-        var inNeighbors: [[UInt32]] = Array(repeating: [], count: level + 1)
-        var inDegree: [[UInt32: Int]] = deletedLinks.map { links in
-            Dictionary(uniqueKeysWithValues: links.map { ($0, 0) })
-        }
-        let live = try store.liveSlots()
-        for s in live where s != slot {
-            let top = min(try store.level(of: s), level)
-            for layer in 0...top {
-                let linksDeleted = try store.withNeighbors(of: s, layer: layer) { links -> Bool in
-                    var found = false
-                    for n in links {
-                        if n == slot { found = true } else if inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
-                    }
-                    return found
-                }
-                if linksDeleted { inNeighbors[layer].append(s) }
-            }
-        }
-
+        var walk = false
+        // Per layer, the nodes that lost an in-link: to re-attach if left with none.
+        var lostLinks: [[UInt32]] = deletedLinks
         for layer in 0...level {
             for u in inNeighbors[layer] {
                 let old = try store.neighbors(of: u, layer: layer)
@@ -408,38 +476,113 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                 let chosen = try selectByHeuristic(candidates, m: maxLinks(layer))
                 let selected = chosen.map(\.slot)
                 try store.setNeighbors(of: u, layer: layer, selected)
-                for n in old where inDegree[layer][n] != nil { inDegree[layer][n]! -= 1 }
-                for n in selected where inDegree[layer][n] != nil { inDegree[layer][n]! += 1 }
+                for n in old where n != slot && !selected.contains(n) { lostLinks[layer].append(n) }
                 // New links are made mutual, as insertion makes them (keeps in-degree up).
                 let oldSet = Set(old)
                 for n in chosen where !oldSet.contains(n.slot) {
-                    let before = try store.neighbors(of: n.slot, layer: layer)
-                    try addLink(from: n.slot, to: u, distance: n.distance, layer: layer)
-                    let after = try store.neighbors(of: n.slot, layer: layer)
-                    for x in before where inDegree[layer][x] != nil { inDegree[layer][x]! -= 1 }
-                    for x in after where inDegree[layer][x] != nil { inDegree[layer][x]! += 1 }
+                    try addLink(from: n.slot, to: u, distance: n.distance, layer: layer, dropped: &lostLinks[layer])
                 }
             }
         }
 
-        // The entry point moves before orphans are re-attached, so searches start from a live node.
+        // The entry point moves before orphans are re-attached, so searches start from a live
+        // node; what the old entry reached must then be reached from the new one (a walk: the
+        // new entry is found by a scan anyway).
         if let (entry, _) = try store.entryPoint(), entry == slot {
             try store.setEntryPoint(try store.highestLevelNode(excluding: slot))
+            walk = true
         }
         guard let (entry, _) = try store.entryPoint() else {
             try store.free(slot)
             return true
         }
-        // Re-attach out-neighbours left without any in-link on a layer: link them from the
-        // nearest node on that layer that has room (or, failing that, the nearest node).
+        // Re-attach nodes left without any in-link on a layer: link them from the nearest node
+        // on that layer that has room (or, failing that, the nearest node).
+        var suspects: [UInt32] = []
         for layer in 0...level {
-            for (orphan, degree) in inDegree[layer].sorted(by: { $0.key < $1.key }) where degree == 0 && orphan != entry {
-                try reattach(orphan, layer: layer, excluding: slot)
+            for orphan in Set(lostLinks[layer]).sorted() where orphan != entry && orphan != slot {
+                let degree: Int
+                if let counted = try store.inDegree(of: orphan, layer: layer) {
+                    degree = counted
+                } else {
+                    degree = try countInLinks(to: orphan, layer: layer, excluding: slot)
+                    if layer == 0 { walk = true }
+                }
+                if degree == 0 { try reattach(orphan, layer: layer, excluding: slot) }
+                if layer == 0 && degree <= Self.suspectInDegree { suspects.append(orphan) }
             }
         }
-        try reconnectLayerZero(from: entry, live: live, excluding: slot)
+        var context = SearchContext()
+        try settleReachability(suspects: suspects, pruned: lostLinks[0].count, walk: walk, excluding: slot, context: &context)
         try store.free(slot)
         return true
+    }
+
+    /// The nodes linking to `slot` on each of its layers 0...`level`, in ascending slot order.
+    ///
+    /// In-links come from near nodes: where the store counts them, the nodes a search for the
+    /// node's vector finds on the layer (beam `efConstruction`, as when it was inserted), its
+    /// own neighbours and, if that is not enough, their neighbours, are checked until the count
+    /// is met. A layer where they fall short (or without a count) is scanned: O(n·M).
+    func findInNeighbors(of slot: UInt32, level: Int, links: [[UInt32]]) throws -> [[UInt32]] {
+        var found: [[UInt32]] = Array(repeating: [], count: level + 1)
+        var unresolved: [Int] = []
+        if let (entry, top) = try store.entryPoint() {
+            var context = SearchContext()
+            try store.withVector(of: slot) { v in
+                var current = entry
+                var currentDistance = try store.distance(v, to: entry)
+                if top > level { (current, currentDistance) = try descend(v, from: current, distance: currentDistance, top: top, to: level) }
+                for layer in stride(from: level, through: 0, by: -1) {
+                    try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, maxLinks(layer)),
+                                    layer: layer, context: &context)
+                    let near = drainResults(&context)
+                    if let closest = near.first { (current, currentDistance) = closest }
+                    guard let expected = try store.inDegree(of: slot, layer: layer) else {
+                        unresolved.append(layer)
+                        continue
+                    }
+                    var checked: Set<UInt32> = [slot]
+                    var linking: [UInt32] = []
+                    func check(_ candidates: some Sequence<UInt32>) throws {
+                        for c in candidates where linking.count < expected && checked.insert(c).inserted {
+                            if try store.withNeighbors(of: c, layer: layer, { $0.contains(slot) }) { linking.append(c) }
+                        }
+                    }
+                    try check(near.lazy.map(\.slot))
+                    try check(links[layer])
+                    for n in links[layer] where linking.count < expected {
+                        try check(try store.neighbors(of: n, layer: layer))
+                    }
+                    if linking.count == expected {
+                        found[layer] = linking.sorted()
+                    } else {
+                        unresolved.append(layer)
+                    }
+                }
+            }
+        } else {
+            unresolved = Array(0...level)
+        }
+        guard !unresolved.isEmpty else { return found }
+        for layer in unresolved { found[layer] = [] }
+        for s in try store.liveSlots() where s != slot {
+            let top = try store.level(of: s)
+            for layer in unresolved where layer <= top {
+                if try store.withNeighbors(of: s, layer: layer, { $0.contains(slot) }) { found[layer].append(s) }
+            }
+        }
+        return found
+    }
+
+    /// How many live nodes other than `excluded` link to `node` on `layer`, by scanning (O(n·M)).
+    func countInLinks(to node: UInt32, layer: Int, excluding excluded: UInt32) throws -> Int {
+        var count = 0
+        for s in try store.liveSlots() where s != excluded {
+            guard try store.level(of: s) >= layer else { continue }
+            if try store.withNeighbors(of: s, layer: layer, { $0.contains(node) }) { count += 1 }
+        }
+        return count
     }
 
     /// Makes every live node reachable from `entry` on layer 0 again after a repair or a batch

@@ -132,6 +132,7 @@ public struct HNSWGraph: Sendable {
     /// copied into LMDB once per batch instead of once per insert).
     public func withWriter<R>(in txn: WriteTransaction, _ body: (HNSWWriter) throws -> R) throws -> R {
         let store = try makeStore(in: txn)
+        try store.countInDegrees()  // a graph of format version 1, once
         let writer = HNSWWriter(store: store, parameters: store.header.parameters)
         defer { writer.isValid = false }
         let result = try body(writer)

@@ -17,9 +17,11 @@ package final class InMemoryNodeStore: HNSWNodeStore {
     var keys: [UInt64] = []
     var links0: [UInt32] = []          // per slot: count, then maxLinks0 ids
     var upper: [[[UInt32]]] = []       // per slot, per layer 1…level
+    var inDegrees: [[UInt32]] = []     // per slot, per layer 0…level: links pointing at it
     var keyToSlot: [UInt64: UInt32] = [:]
     var freeSlots: [UInt32] = []
     var entry: (slot: UInt32, level: Int)?
+    var pruned = 0
 
     /// Creates an empty store.
     package init(dimension: Int, metric: Metric, parameters: HNSWParameters) {
@@ -34,6 +36,9 @@ package final class InMemoryNodeStore: HNSWNodeStore {
     package var slotCapacity: Int { levels.count }
     /// Number of live nodes.
     package var count: Int { keyToSlot.count }
+    package var liveNodeCount: Int { keyToSlot.count }
+    package func prunedSinceWalk() throws -> Int { pruned }
+    package func setPrunedSinceWalk(_ count: Int) throws { pruned = count }
 
     package func entryPoint() throws -> (slot: UInt32, level: Int)? { entry }
     package func setEntryPoint(_ entry: (slot: UInt32, level: Int)?) throws { self.entry = entry }
@@ -87,6 +92,12 @@ package final class InMemoryNodeStore: HNSWNodeStore {
 
     package func slot(forKey key: UInt64) throws -> UInt32? { keyToSlot[key] }
 
+    package func inDegree(of slot: UInt32, layer: Int) throws -> Int? {
+        let counts = inDegrees[Int(slot)]
+        guard layer < counts.count else { throw IndexError(.corrupted, "slot \(slot) has no layer \(layer)") }
+        return Int(counts[layer])
+    }
+
     package func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32 {
         // Cosine vectors arrive normalised (see `storedDistance`).
         let slot: UInt32
@@ -98,6 +109,7 @@ package final class InMemoryNodeStore: HNSWNodeStore {
             keys[s] = key
             links0[s * (maxLinks0 + 1)] = 0
             upper[s] = Array(repeating: [], count: level)
+            inDegrees[s] = Array(repeating: 0, count: level + 1)
         } else {
             slot = UInt32(levels.count)
             vectors.append(contentsOf: UnsafeBufferPointer(start: vector, count: dimension))
@@ -105,6 +117,7 @@ package final class InMemoryNodeStore: HNSWNodeStore {
             keys.append(key)
             links0.append(contentsOf: repeatElement(0, count: maxLinks0 + 1))
             upper.append(Array(repeating: [], count: level))
+            inDegrees.append(Array(repeating: 0, count: level + 1))
         }
         keyToSlot[key] = slot
         return slot
@@ -113,6 +126,9 @@ package final class InMemoryNodeStore: HNSWNodeStore {
     package func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws {
         let capacity = layer == 0 ? maxLinks0 : maxLinks
         precondition(neighbors.count <= capacity, "setNeighbors: \(neighbors.count) links exceed capacity \(capacity)")
+        let old = try self.neighbors(of: slot, layer: layer)
+        for n in old where !neighbors.contains(n) { inDegrees[Int(n)][layer] -= 1 }
+        for n in neighbors where !old.contains(n) { inDegrees[Int(n)][layer] += 1 }
         if layer == 0 {
             let base = Int(slot) * (maxLinks0 + 1)
             links0[base] = UInt32(neighbors.count)
@@ -128,6 +144,7 @@ package final class InMemoryNodeStore: HNSWNodeStore {
         levels[s] = -1
         links0[s * (maxLinks0 + 1)] = 0
         upper[s] = []
+        inDegrees[s] = []
         freeSlots.append(slot)
     }
 

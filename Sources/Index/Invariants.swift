@@ -34,6 +34,8 @@ public enum IndexProblem: Sendable, Hashable, CustomStringConvertible {
     case liveCountMismatch(header: Int, blocks: Int)
     /// The key map has a different number of entries than there are live nodes.
     case keyMapCountMismatch(entries: Int, liveNodes: Int)
+    /// A node's stored count of in-links on `layer` differs from the links that point at it.
+    case inDegreeMismatch(slot: UInt32, layer: Int, stored: Int, counted: Int)
 
     /// Whether this is a reachability problem: nodes that searches cannot reach, though the
     /// graph is otherwise consistent (exact search still finds them).
@@ -59,6 +61,8 @@ public enum IndexProblem: Sendable, Hashable, CustomStringConvertible {
         case let .unreachable(count, total, layer, example): return "\(count) of \(total) nodes unreachable from the entry point on layer \(layer), e.g. slot \(example)"
         case let .liveCountMismatch(header, blocks): return "header counts \(header) live nodes, blocks hold \(blocks)"
         case let .keyMapCountMismatch(entries, liveNodes): return "key map has \(entries) entries for \(liveNodes) live nodes"
+        case let .inDegreeMismatch(slot, layer, stored, counted):
+            return "slot \(slot) records \(stored) in-links on layer \(layer) but \(counted) links point at it"
         }
     }
 }
@@ -68,7 +72,8 @@ extension HNSWNodeReader {
     /// Returns every broken invariant (empty = sound):
     /// every live node reachable from the entry point on layer 0, no link to a free or missing slot, no self link or duplicate, degrees within
     /// `M`/`2M`, links only between nodes that live on that layer, entry point at the highest
-    /// level, and — when `expectedKeys` is given — the stored key set equal to it.
+    /// level, in-link counts (where the store keeps them) equal to the links pointing at each
+    /// node, and — when `expectedKeys` is given — the stored key set equal to it.
     package func checkInvariants(parameters: HNSWParameters, expectedKeys: Set<UInt64>? = nil, limit: Int = 50) throws -> [IndexProblem] {
         var problems: [IndexProblem] = []
         func report(_ problem: IndexProblem) { if problems.count < limit { problems.append(problem) } }
@@ -93,10 +98,13 @@ extension HNSWNodeReader {
         if levelOf[entry] != top { report(.entryPointLevelMismatch(headerLevel: top, nodeLevel: levelOf[entry] ?? -1)) }
         if let maxLevel = levelOf.values.max(), maxLevel != top { report(.entryPointNotHighest(entryLevel: top, highestLevel: maxLevel)) }
 
+        var pointing: [[UInt32: Int]] = []
         for s in live {
             let l = levelOf[s] ?? 0
             for layer in 0...l {
                 let links = try neighbors(of: s, layer: layer)
+                while pointing.count <= layer { pointing.append([:]) }
+                for n in links { pointing[layer][n, default: 0] += 1 }
                 let capacity = layer == 0 ? parameters.maxLinksLayer0 : parameters.m
                 if links.count > capacity { report(.tooManyLinks(slot: s, layer: layer, count: links.count, capacity: capacity)) }
                 if Set(links).count != links.count { report(.duplicateLinks(slot: s, layer: layer)) }
@@ -105,6 +113,13 @@ extension HNSWNodeReader {
                     guard let nl = levelOf[n] else { report(.linkToMissingSlot(slot: s, layer: layer, target: n)); continue }
                     if nl < layer { report(.linkAboveTargetLevel(slot: s, layer: layer, target: n, targetLevel: nl)) }
                 }
+            }
+        }
+        for s in live {
+            for layer in 0...(levelOf[s] ?? 0) {
+                guard let stored = try inDegree(of: s, layer: layer) else { continue }
+                let counted = layer < pointing.count ? pointing[layer][s] ?? 0 : 0
+                if stored != counted { report(.inDegreeMismatch(slot: s, layer: layer, stored: stored, counted: counted)) }
             }
         }
         // Reachability on layer 0, where every search ends: a node cut off on an upper layer

@@ -252,14 +252,14 @@ final class LMDBNodeStore: HNSWNodeStore {
 
     func level(of slot: UInt32) throws -> Int {
         guard Int(slot) < header.slotCount else { throw IndexError(.corrupted, "slot \(slot) is beyond the graph (\(header.slotCount) slots)") }
-        let levelPlusOne = try record(slot).load(as: UInt32.self)
+        let levelPlusOne = try record(slot).load(as: UInt32.self) & NodeLayout.levelMask
         guard levelPlusOne > 0 else { throw IndexError(.corrupted, "slot \(slot) is free but was read as a node; rebuild the index") }
         return Int(levelPlusOne) - 1
     }
 
     func isLive(_ slot: UInt32) throws -> Bool {
         guard Int(slot) < header.slotCount else { return false }
-        return try record(slot).load(as: UInt32.self) > 0
+        return try record(slot).load(as: UInt32.self) & NodeLayout.levelMask > 0
     }
 
     func key(of slot: UInt32) throws -> UInt64 {
@@ -296,7 +296,7 @@ final class LMDBNodeStore: HNSWNodeStore {
                 throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
             }
             return try record.withUnsafeBufferPointer { p in
-                let count = Int(p[(layer - 1) * stride])
+                let count = Int(p[(layer - 1) * stride] & NodeLayout.upperCountMask)
                 return try body(UnsafeBufferPointer(rebasing: p[((layer - 1) * stride + 1)..<((layer - 1) * stride + 1 + count)]))
             }
         }
@@ -305,7 +305,7 @@ final class LMDBNodeStore: HNSWNodeStore {
             throw IndexError(.corrupted, "slot \(slot) has no links on layer \(layer)")
         }
         let start = (layer - 1) * stride
-        let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: start * 4, as: UInt32.self)))
+        let count = Int(UInt32(littleEndian: value.loadUnaligned(fromByteOffset: start * 4, as: UInt32.self)) & NodeLayout.upperCountMask)
         if Int(bitPattern: base) % 4 == 0 {
             let p = (base + (start + 1) * 4).assumingMemoryBound(to: UInt32.self)
             return try body(UnsafeBufferPointer(start: p, count: min(count, maxLinks)))
@@ -372,6 +372,10 @@ final class LMDBNodeStore: HNSWNodeStore {
     func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws {
         if layer == 0 {
             precondition(neighbors.count <= layout.maxLinks0, "setNeighbors: too many layer-0 links")
+            if header.countsInDegrees {
+                let old = try self.neighbors(of: slot, layer: 0)
+                try adjustInDegrees(layer: 0, old: old, new: neighbors)
+            }
             let r = try mutableRecord(slot)
             r.storeBytes(of: UInt32(neighbors.count), toByteOffset: 4, as: UInt32.self)
             if let base = neighbors.baseAddress, !neighbors.isEmpty {
@@ -381,23 +385,96 @@ final class LMDBNodeStore: HNSWNodeStore {
         }
         precondition(neighbors.count <= maxLinks, "setNeighbors: too many links on layer \(layer)")
         let stride = 1 + maxLinks
-        var record: [UInt32]
-        if let pending = pendingUpper[slot], let existing = pending {
-            record = existing
-        } else {
-            let level = try self.level(of: slot)
-            record = [UInt32](repeating: 0, count: level * stride)
-            _ = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { value in
-                for i in 0..<min(record.count, value.count / 4) {
-                    record[i] = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                }
-            }
-        }
+        var record = try upperRecordForWriting(slot)
         guard record.count >= layer * stride else { throw IndexError(.corrupted, "slot \(slot) has no layer \(layer)") }
         let start = (layer - 1) * stride
-        record[start] = UInt32(neighbors.count)
+        if header.countsInDegrees {
+            let count = min(Int(record[start] & NodeLayout.upperCountMask), maxLinks)
+            let old = Array(record[(start + 1)..<(start + 1 + count)])
+            try adjustInDegrees(layer: layer, old: old, new: neighbors)
+            record = try upperRecordForWriting(slot)  // a self link or a shared target may have changed it
+        }
+        record[start] = (record[start] & ~NodeLayout.upperCountMask) | UInt32(neighbors.count)
         for (i, n) in neighbors.enumerated() { record[start + 1 + i] = n }
         pendingUpper[slot] = record
+    }
+
+    /// The upper-layer record of `slot` as it will be written (pending, else committed).
+    func upperRecordForWriting(_ slot: UInt32) throws -> [UInt32] {
+        if let pending = pendingUpper[slot], let existing = pending { return existing }
+        let level = try self.level(of: slot)
+        var record = [UInt32](repeating: 0, count: level * (1 + maxLinks))
+        _ = try txn.get(FixedWidthKey(space, slot), in: dbs.upper) { value in
+            for i in 0..<min(record.count, value.count / 4) {
+                record[i] = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            }
+        }
+        return record
+    }
+
+    /// Counts one more in-link on `layer` for the targets in `new` but not in `old`, one fewer
+    /// for those in `old` but not in `new` (lists of at most 2M: a linear search is cheapest).
+    func adjustInDegrees(layer: Int, old: [UInt32], new: UnsafeBufferPointer<UInt32>) throws {
+        for n in old where !new.contains(n) { try adjustInDegree(of: n, layer: layer, by: -1) }
+        for n in new where !old.contains(n) { try adjustInDegree(of: n, layer: layer, by: 1) }
+    }
+
+    /// Adds `delta` to the in-link count of `slot` on `layer`; a count at its field's limit is
+    /// unknown and stays so.
+    func adjustInDegree(of slot: UInt32, layer: Int, by delta: Int32) throws {
+        if layer == 0 {
+            let r = try mutableRecord(slot)
+            let word = r.load(as: UInt32.self)
+            let count = word >> 8
+            guard word & NodeLayout.levelMask > 0 else {
+                throw IndexError(.corrupted, "slot \(slot) is free but a link points at it; rebuild the index")
+            }
+            guard count < NodeLayout.inDegreeLimit0 else { return }
+            let next = UInt32(clamping: Int64(count) + Int64(delta))
+            r.storeBytes(of: (word & NodeLayout.levelMask) | (min(next, NodeLayout.inDegreeLimit0) << 8), as: UInt32.self)
+            return
+        }
+        var record = try upperRecordForWriting(slot)
+        let start = (layer - 1) * (1 + maxLinks)
+        guard record.count > start else { throw IndexError(.corrupted, "slot \(slot) has no layer \(layer) but a link points at it there") }
+        let count = record[start] >> 16
+        guard count < NodeLayout.inDegreeLimitUpper else { return }
+        let next = UInt32(clamping: Int64(count) + Int64(delta))
+        record[start] = (record[start] & NodeLayout.upperCountMask) | (min(next, NodeLayout.inDegreeLimitUpper) << 16)
+        pendingUpper[slot] = record
+    }
+
+    func inDegree(of slot: UInt32, layer: Int) throws -> Int? {
+        guard header.countsInDegrees else { return nil }
+        if layer == 0 {
+            let count = try record(slot).load(as: UInt32.self) >> 8
+            return count < NodeLayout.inDegreeLimit0 ? Int(count) : nil
+        }
+        let start = (layer - 1) * (1 + maxLinks)
+        let word: UInt32
+        if let pending = pendingUpper[slot] {
+            guard let record = pending, record.count > start else { throw IndexError(.corrupted, "slot \(slot) has no layer \(layer)") }
+            word = record[start]
+        } else {
+            let value = try upperRecord(slot)
+            guard value.count >= (start + 1) * 4 else { throw IndexError(.corrupted, "slot \(slot) has no layer \(layer)") }
+            word = UInt32(littleEndian: value.loadUnaligned(fromByteOffset: start * 4, as: UInt32.self))
+        }
+        let count = word >> 16
+        return count < NodeLayout.inDegreeLimitUpper ? Int(count) : nil
+    }
+
+    /// Turns a version-1 graph into a version-2 one: counts every node's in-links once (O(n·M),
+    /// on the first write to a graph of the earlier format).
+    func countInDegrees() throws {
+        guard !header.countsInDegrees else { return }
+        header.version = GraphHeader.formatVersion
+        headerDirty = true
+        for s in try liveSlots() {
+            for layer in 0...(try level(of: s)) {
+                for n in try neighbors(of: s, layer: layer) { try adjustInDegree(of: n, layer: layer, by: 1) }
+            }
+        }
     }
 
     func free(_ slot: UInt32) throws {
@@ -409,6 +486,16 @@ final class LMDBNodeStore: HNSWNodeStore {
         pendingKeys[key] = .some(nil)
         freedSlots.append(slot)
         header.liveCount -= 1
+        headerDirty = true
+    }
+
+    var liveNodeCount: Int { header.liveCount }
+
+    func prunedSinceWalk() throws -> Int { header.prunedSinceWalk }
+
+    func setPrunedSinceWalk(_ count: Int) throws {
+        guard count != header.prunedSinceWalk else { return }
+        header.prunedSinceWalk = count
         headerDirty = true
     }
 

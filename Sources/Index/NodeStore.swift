@@ -33,20 +33,31 @@ package protocol HNSWNodeReader {
     func liveSlots() throws -> [UInt32]
     /// The slot holding `key`, if any.
     func slot(forKey key: UInt64) throws -> UInt32?
+    /// How many links on `layer` point at the live node `slot`, kept up to date by
+    /// ``HNSWNodeStore/setNeighbors(of:layer:_:)``; nil when this store does not know (then
+    /// the algorithm counts by scanning).
+    func inDegree(of slot: UInt32, layer: Int) throws -> Int?
 }
 
 /// Write access to an HNSW graph's nodes.
 package protocol HNSWNodeStore: HNSWNodeReader {
     /// Creates a node for `key` with `vector` and `level`, no links; returns its slot.
     func allocate(key: UInt64, vector: UnsafePointer<Float>, level: Int) throws -> UInt32
-    /// Replaces the node's links on `layer` (at most the layer's capacity).
+    /// Replaces the node's links on `layer` (at most the layer's capacity), adjusting the
+    /// in-link counts of the targets it gains and loses.
     func setNeighbors(of slot: UInt32, layer: Int, _ neighbors: UnsafeBufferPointer<UInt32>) throws
-    /// Frees a node (its links must no longer be referenced).
+    /// Frees a node (no link may point at it; its own links must have been cleared).
     func free(_ slot: UInt32) throws
     /// Sets or clears the entry point.
     func setEntryPoint(_ entry: (slot: UInt32, level: Int)?) throws
     /// A live node of the highest level other than `excluded`, or nil when none is left.
     func highestLevelNode(excluding excluded: UInt32) throws -> (slot: UInt32, level: Int)?
+    /// Number of live nodes.
+    var liveNodeCount: Int { get }
+    /// Layer-0 links pruned since layer 0 was last walked (kept with the graph).
+    func prunedSinceWalk() throws -> Int
+    /// Records the count of ``prunedSinceWalk()``.
+    func setPrunedSinceWalk(_ count: Int) throws
 }
 
 extension HNSWNodeReader {

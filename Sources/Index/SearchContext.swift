@@ -78,9 +78,15 @@ package struct SearchContext {
     var generation: UInt16 = 0
     var candidates = PairHeap(isMax: false)
     var results = PairHeap(isMax: true)
-    /// Set by an insert that dropped a layer-0 link or moved the entry point: the batch must
-    /// end with a reachability walk (``HNSWAlgorithm/restoreReachability(context:)``).
-    var layerZeroLinkDropped = false
+    /// Nodes inserts of this batch left with few layer-0 in-links, and entry points they
+    /// replaced: the batch ends by checking each is still reachable
+    /// (``HNSWAlgorithm/restoreReachability(context:)``).
+    var reachabilitySuspects: [UInt32] = []
+    /// Set when an insert pruned a link and the store does not count in-links: the batch ends
+    /// with a walk of layer 0.
+    var needsReachabilityWalk = false
+    /// Layer-0 links the inserts of this batch pruned.
+    var prunedLinks = 0
     /// Buffers of the specialised layer search (``SpecialisedLayerSearch``), made on first use.
     var layerScratch: LayerZeroScratch?
 

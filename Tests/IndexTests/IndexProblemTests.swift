@@ -16,10 +16,12 @@ final class IndexProblemTests: XCTestCase {
             .entryPointNotHighest(entryLevel: 1, highestLevel: 3), .tooManyLinks(slot: 1, layer: 0, count: 40, capacity: 32),
             .duplicateLinks(slot: 1, layer: 0), .selfLink(slot: 1, layer: 0), .linkToMissingSlot(slot: 1, layer: 0, target: 9),
             .linkAboveTargetLevel(slot: 1, layer: 2, target: 9, targetLevel: 0), .liveCountMismatch(header: 3, blocks: 4),
-            .keyMapCountMismatch(entries: 3, liveNodes: 4),
+            .keyMapCountMismatch(entries: 3, liveNodes: 4), .inDegreeMismatch(slot: 5, layer: 0, stored: 2, counted: 3),
         ]
         for problem in others { XCTAssertFalse(problem.isUnreachable, problem.description) }
         XCTAssertEqual(IndexProblem.linkToMissingSlot(slot: 1, layer: 0, target: 9).description, "slot 1 links to free/missing slot 9 on layer 0")
+        XCTAssertEqual(IndexProblem.inDegreeMismatch(slot: 5, layer: 0, stored: 2, counted: 3).description,
+                       "slot 5 records 2 in-links on layer 0 but 3 links point at it")
     }
 
     func testExistsIsFalseOnlyWhenTheIndexDatabasesAreAbsent() throws {
