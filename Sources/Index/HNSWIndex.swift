@@ -44,9 +44,9 @@ public final class HNSWIndex {
 
     /// Inserts `vector` under `key`, replacing any vector stored under it.
     ///
-    /// Ends with a walk of layer 0 that re-attaches any node the insert cut off
-    /// (``HNSWAlgorithm/restoreReachability(context:)``), O(n·M): to load many vectors, use
-    /// ``insert(contentsOf:)``, which walks once.
+    /// Ends by making sure the insert cut no node off
+    /// (``HNSWAlgorithm/restoreReachability(context:)``: searches for the few nodes left with one
+    /// in-link, and a layer-0 walk paid for by pruning); ``insert(contentsOf:)`` does it once.
     public func insert(key: UInt64, vector: [Float]) throws {
         try insertWithoutWalk(key: key, vector: vector)
         try algorithm.restoreReachability(context: &context)
