@@ -12,6 +12,12 @@ struct ChurnResult {
     var dimension: Int
     var buildSeconds: Double
     var fileBytes: Int
+    /// Bytes of the index's pages (LMDB's own statistics) after the build.
+    var indexBytes: Int = 0
+    /// After the day-like mix (`--mix`): file and index bytes, and how many keys it deleted and put back.
+    var mixedKeys = 0
+    var fileBytesAfterMix = 0
+    var indexBytesAfterMix = 0
     /// Milliseconds per commit, by operation.
     var commit10: [Double] = []
     var delete: [Double] = []
@@ -20,15 +26,20 @@ struct ChurnResult {
     var json: [String: Any] {
         func stats(_ v: [Double]) -> [String: Any] { ["median_ms": median(v), "p90_ms": percentile(v, 90), "count": v.count] }
         return ["size": size, "dimension": dimension, "build_seconds": buildSeconds,
-                "file_bytes_per_vector": Double(fileBytes) / Double(size),
+                "file_bytes_per_vector": Double(fileBytes) / Double(size), "index_bytes_per_vector": Double(indexBytes) / Double(size),
+                "mix_keys": mixedKeys, "file_bytes_per_vector_after_mix": Double(fileBytesAfterMix) / Double(size),
+                "index_bytes_per_vector_after_mix": Double(indexBytesAfterMix) / Double(size),
                 "commit_10_inserts": stats(commit10), "delete_1": stats(delete), "replace_1": stats(replace)]
     }
 }
 
 /// Builds the first `size` rows of `base` (commits of `batch`), then times `operations` commits of
 /// each kind. Inserted vectors come from the rows after `size`; deleted and replaced keys are
-/// drawn from the built ones (a fixed seed), each at most once.
-func runChurn(base: Matrix, size: Int, metric: Metric, parameters: HNSWParameters, batch: Int, operations: Int) throws -> ChurnResult {
+/// drawn from the built ones (a fixed seed), each at most once. Then, when `mix` > 0, a day-like
+/// mix: `mix` · `size` other built keys are deleted and put back with their vectors, in alternating
+/// commits of `mixBatch` deletes and `mixBatch` inserts, and the file is measured again.
+func runChurn(base: Matrix, size: Int, metric: Metric, parameters: HNSWParameters, batch: Int, operations: Int,
+              mix: Double = 0, mixBatch: Int = 100) throws -> ChurnResult {
     let spare = 10 * operations + operations
     guard size > 0, size + spare <= base.rows else {
         throw BenchError("--sizes: \(size) + \(spare) rows for the inserts is more than the \(base.rows) rows of --base", usage: true)
@@ -42,6 +53,15 @@ func runChurn(base: Matrix, size: Int, metric: Metric, parameters: HNSWParameter
     var configuration = EnvironmentConfiguration()
     configuration.noSync = true
     let env = try Environment(directory: directory, configuration: configuration)
+    let databases = try HNSWDatabases(environment: env)
+    func indexBytes() throws -> Int {
+        try env.read { txn in
+            try [databases.meta, databases.blocks, databases.upper, databases.keys, databases.free].reduce(0) {
+                $0 + (try txn.statistics(of: $1).usedBytes)
+            }
+        }
+    }
+    result.indexBytes = try indexBytes()
     func timed(_ body: (HNSWWriter) throws -> Void) throws -> Double {
         let start = nanoseconds()
         try env.write { txn in
@@ -71,6 +91,20 @@ func runChurn(base: Matrix, size: Int, metric: Metric, parameters: HNSWParameter
         result.replace.append(try timed { w in try w.insert(key: replaced, vector: Array(base.row(row))) })
         next += 1
     }
+    let mixed = Int((mix * Double(size)).rounded())
+    if mixed > 0 {
+        var keys: [UInt64] = []
+        keys.reserveCapacity(mixed)
+        while keys.count < mixed && victims.count < size { keys.append(victim()) }
+        for start in stride(from: 0, to: keys.count, by: max(1, mixBatch)) {
+            let chunk = keys[start..<min(start + max(1, mixBatch), keys.count)]
+            _ = try timed { w in for key in chunk { _ = try w.remove(key: key) } }
+            _ = try timed { w in for key in chunk { try w.insert(key: key, vector: Array(base.row(Int(key)))) } }
+        }
+        result.mixedKeys = keys.count
+        result.fileBytesAfterMix = directorySize(directory)
+        result.indexBytesAfterMix = try indexBytes()
+    }
     return result
 }
 
@@ -86,4 +120,15 @@ func printChurn(_ results: [ChurnResult], parameters: HNSWParameters) {
               + cell(r.delete, first.delete) + "   " + cell(r.replace, first.replace))
     }
     print("(×: median relative to the smallest size)")
+    print("size        file/vector  index/vector  file÷index   after mix: keys  file/vector  index/vector  file÷index")
+    for r in results {
+        let n = Double(r.size)
+        var line = String(format: "%-10d %11.0f %13.0f %11.2f", r.size, Double(r.fileBytes) / n, Double(r.indexBytes) / n,
+                          Double(r.fileBytes) / Double(max(r.indexBytes, 1)))
+        if r.mixedKeys > 0 {
+            line += String(format: "   %14d %12.0f %13.0f %11.2f", r.mixedKeys, Double(r.fileBytesAfterMix) / n,
+                           Double(r.indexBytesAfterMix) / n, Double(r.fileBytesAfterMix) / Double(max(r.indexBytesAfterMix, 1)))
+        }
+        print(line)
+    }
 }

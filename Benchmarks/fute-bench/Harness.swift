@@ -101,6 +101,11 @@ struct Options {
         guard let i = Int(v), i >= 0 else { throw BenchError("--\(name) takes a non-negative integer, got '\(v)'", usage: true) }
         return i
     }
+    func double(_ name: String, default d: Double) throws -> Double {
+        guard let v = values[name] else { return d }
+        guard let x = Double(v), x.isFinite else { throw BenchError("--\(name) takes a number, got '\(v)'", usage: true) }
+        return x
+    }
     func ints(_ name: String, default d: [Int], allowingZero: Bool = false) throws -> [Int] {
         guard let v = values[name] else { return d }
         let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
