@@ -7,7 +7,7 @@ drops empty lines and exact duplicates, shuffles with a fixed seed, keeps --n ba
 all-MiniLM-L6-v2, 384-d), and writes the same files as `fute-bench synth` and ../shared/data/minilm-20k:
 
   OUT/base.fvecs  OUT/query.fvecs  OUT/groundtruth.ivecs (exact cosine top-100, 0-based)
-  OUT/texts.jsonl (base tweets then queries, {"text", "set"})  OUT/info.json
+  OUT/texts.jsonl ({"text"} lines: the --n base tweets, then the queries)  OUT/info.json
 
   python3 Tools/make-tweets.py --tweeteval DIR --fute-db .build/release/fute-db \
       --encoder .build/models/all-MiniLM-L6-v2 --out /tmp/bench/tweets-100k [--n 100000] [--queries 1000]
@@ -35,6 +35,7 @@ def main():
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0, help="OpenBLAS threads for fute-db embed (0: its default)")
     a = p.parse_args()
 
     files = sorted(glob.glob(os.path.join(a.tweeteval, "datasets", "**", "*_text.txt"), recursive=True))
@@ -57,12 +58,13 @@ def main():
     texts = os.path.join(a.out, "texts.jsonl")
     with open(texts, "w", encoding="utf-8") as fh:
         for t in base:
-            fh.write(json.dumps({"text": t, "set": "base"}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
         for t in queries:
-            fh.write(json.dumps({"text": t, "set": "query"}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
     print(f"make-tweets: {len(tweets)} distinct tweets from {len(files)} files; embedding {need}", file=sys.stderr)
 
-    proc = subprocess.Popen([a.fute_db, "embed", "--encoder", a.encoder, texts], stdout=subprocess.PIPE, text=True)
+    command = [a.fute_db, "embed", "--encoder", a.encoder] + (["--threads", str(a.threads)] if a.threads else []) + [texts]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     vectors = np.empty((need, 384), dtype=np.float32)
     count = 0
     for line in proc.stdout:
@@ -88,7 +90,7 @@ def main():
     write_vecs(os.path.join(a.out, "groundtruth.ivecs"), truth, np.int32)
     with open(os.path.join(a.out, "info.json"), "w") as fh:
         json.dump({"source": "cardiffnlp/tweeteval datasets/**/*_text.txt, distinct, shuffled",
-                   "seed": a.seed, "base": a.n, "queries": a.queries, "dimension": int(b.shape[1]),
+                   "seed": a.seed, "base": a.n, "queries": a.queries, "texts": "texts.jsonl: base rows then query rows", "dimension": int(b.shape[1]),
                    "metric": "cosine", "encoder": os.path.basename(os.path.normpath(a.encoder))}, fh, indent=1)
     print(f"make-tweets: wrote {a.out}/base.fvecs ({a.n}×{b.shape[1]}), query.fvecs, groundtruth.ivecs", file=sys.stderr)
 

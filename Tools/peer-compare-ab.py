@@ -15,6 +15,10 @@ median [min–max] of the per-repetition ratios fute vectors/s / hnswlib vectors
 
   Tools/peer-compare-ab.py --bench NEW=/path/fute-bench [--bench OLD=/path/other] \
       --dataset siftsmall --reps 5 --runs 5 [--efs 16,32,64,128]
+  Tools/peer-compare-ab.py --bench NEW=... --set tweets-100k=/tmp/bench/tweets-100k:cosine --reps 3
+
+--set NAME=DIR:METRIC adds a set of your own (DIR/base.fvecs, query.fvecs, groundtruth.ivecs, as
+`fute-bench synth` and Tools/make-tweets.py write them).
 
 Needs numpy and hnswlib (e.g. the venv Tools/peer-compare.sh creates).
 """
@@ -36,7 +40,8 @@ def read_vecs(path, dtype):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bench", action="append", required=True, help="LABEL=path to a fute-bench binary")
-    p.add_argument("--dataset", action="append", required=True, choices=list(DATASETS))
+    p.add_argument("--dataset", action="append", default=[], choices=list(DATASETS))
+    p.add_argument("--set", action="append", default=[], help="NAME=DIR:METRIC, a set of your own")
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../shared/data"))
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--runs", type=int, default=5)
@@ -46,13 +51,23 @@ def main():
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--batch", type=int, default=10000, help="fute-bench commit batch (vectors per write transaction)")
     a = p.parse_args()
+    sets = {name: tuple(os.path.join(a.data, x) for x in DATASETS[name][:3]) + (DATASETS[name][3],) for name in a.dataset}
+    for spec in a.set:
+        try:
+            name, rest = spec.split("=", 1)
+            folder, metric = rest.rsplit(":", 1)
+        except ValueError:
+            p.error(f"--set {spec}: expected NAME=DIR:METRIC")
+        if metric not in ("l2", "cosine", "ip"):
+            p.error(f"--set {spec}: metric must be l2, cosine or ip")
+        sets[name] = tuple(os.path.join(folder, f) for f in ("base.fvecs", "query.fvecs", "groundtruth.ivecs")) + (metric,)
+    if not sets:
+        p.error("give at least one --dataset or --set")
     import hnswlib
     benches = [b.split("=", 1) for b in a.bench]
     efs = [int(x) for x in a.efs.split(",")]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    for name in a.dataset:
-        metric = DATASETS[name][3]
-        bf, qf, tf = (os.path.join(a.data, x) for x in DATASETS[name][:3])
+    for name, (bf, qf, tf, metric) in sets.items():
         base, queries = read_vecs(bf, np.float32), read_vecs(qf, np.float32)
         truth = read_vecs(tf, np.int32)[:, : a.k]
         index = None

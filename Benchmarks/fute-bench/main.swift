@@ -18,7 +18,7 @@ commands:
   sweep    same inputs as ann; builds every M in --ms (8,16,32) × efConstruction in --efcs (100,200,400)
   insert   --base F --metric M [--batches 1,10,100,1000] [--limit 5000] [--json]
            insert throughput by commit batch size (vectors per write transaction)
-  churn    --base F --metric M [--sizes 10000,100000] [--batch 10000] [--ops 20] [--mix 0.05 [--mix-batch 100]] [--m 16] [--ef-construction 200] [--json]
+  churn    --base F --metric M [--sizes 10000,100000] [--batch 10000] [--ops 20] [--mix 0.05 [--mix-batch 100]] [--keep DIR] [--cold-writers] [--m 16] [--ef-construction 200] [--json]
            cost of one small commit as the graph grows: builds the first N rows for each N of --sizes,
            then times --ops commits each of 10 inserts, of 1 delete and of 1 replace (ms, noSync)
   exact    --base F --query F --metric M [-k 10] [--json]     exact search QPS (BLAS batch, SIMD single)
@@ -144,7 +144,7 @@ func main() throws {
         }
         if o.flag("json") { print(jsonString(["benchmark": "insert", "rows": base.rows, "results": rows])) }
     case "churn":
-        let o = try Options(args, flags: ["json"], known: ["base", "metric", "sizes", "batch", "ops", "m", "ef-construction", "mix", "mix-batch"])
+        let o = try Options(args, flags: ["json", "cold-writers"], known: ["base", "metric", "sizes", "batch", "ops", "m", "ef-construction", "mix", "mix-batch", "keep"])
         let base = try loadMatrix(try o.require("base"))
         let metric = try parseMetric(try o.require("metric"))
         let parameters = HNSWParameters(m: try o.int("m", default: 16), efConstruction: try o.int("ef-construction", default: 200))
@@ -155,10 +155,14 @@ func main() throws {
         guard (0...0.5).contains(mix) else { throw BenchError("--mix must be a fraction from 0 to 0.5", usage: true) }
         let mixBatch = try o.int("mix-batch", default: 100)
         guard mixBatch > 0 else { throw BenchError("--mix-batch must be positive", usage: true) }
+        let sizes = try o.ints("sizes", default: [10_000, 100_000])
+        let keep = o.string("keep")
+        guard keep == nil || sizes.count == 1 else { throw BenchError("--keep takes one size (--sizes N)", usage: true) }
         var results: [ChurnResult] = []
-        for size in try o.ints("sizes", default: [10_000, 100_000]) {
+        for size in sizes {
             results.append(try runChurn(base: base, size: size, metric: metric, parameters: parameters,
-                                        batch: try o.int("batch", default: 10_000), operations: operations, mix: mix, mixBatch: mixBatch))
+                                        batch: try o.int("batch", default: 10_000), operations: operations, mix: mix, mixBatch: mixBatch,
+                                        keep: keep, coldWriters: o.flag("cold-writers")))
         }
         if o.flag("json") {
             print(jsonString(["benchmark": "churn", "m": parameters.m, "ef_construction": parameters.efConstruction, "results": results.map(\.json)]))

@@ -85,14 +85,14 @@ public struct HNSWGraph: Sendable {
         try txn.get(FixedWidthKey(spaceID), in: dbs.meta) { try GraphHeader(decoding: $0) }
     }
 
-    func makeStore(in txn: ReadTransaction, adopting kept: SnapshotAddresses? = nil) throws -> LMDBNodeStore {
+    func makeStore(in txn: ReadTransaction, adopting kept: SnapshotAddresses? = nil, carrying: Bool = false) throws -> LMDBNodeStore {
         guard let header = try HNSWGraph.loadHeader(spaceID: spaceID, dbs: databases, in: txn) else {
             throw IndexError(.corrupted, "space \(spaceID) has no HNSW graph in this transaction")
         }
         var h = header
         h.parameters.efConstruction = parameters.efConstruction
         h.parameters.efSearch = parameters.efSearch
-        return LMDBNodeStore(txn: txn, dbs: databases, space: spaceID, header: h, adopting: kept)
+        return LMDBNodeStore(txn: txn, dbs: databases, space: spaceID, header: h, adopting: kept, carrying: carrying)
     }
 
     /// Lends a store for reading. In a read transaction it starts from the block addresses an
@@ -130,20 +130,30 @@ public struct HNSWGraph: Sendable {
     /// Lends a writer that keeps modified blocks in memory across many inserts and writes them
     /// once when `body` returns: the way to load many vectors in one transaction (each block is
     /// copied into LMDB once per batch instead of once per insert).
+    ///
+    /// The writer starts from the block addresses the previous commit of this space left (when
+    /// nothing else was committed since) and leaves those of the blocks it did not write for the
+    /// next one: a small commit into a large graph then looks up only the blocks that changed
+    /// since, not every block its searches visit (see ``UnsafeCommitPageCache``).
     public func withWriter<R>(in txn: WriteTransaction, _ body: (HNSWWriter) throws -> R) throws -> R {
-        let store = try makeStore(in: txn)
-        try store.countInDegrees()  // a graph of format version 1, once
-        let writer = HNSWWriter(store: store, parameters: store.header.parameters)
-        defer { writer.isValid = false }
-        let result = try body(writer)
-        // One reachability walk per batch, not per insert (see restoreReachability).
-        if writer.inserted { try writer.algorithm.restoreReachability(context: &writer.context) }
-        try store.flush()
-        return result
+        try txn.withUnsafeCommitPageCache { cache in
+            let key = UInt64(spaceID)
+            let store = try makeStore(in: txn, adopting: cache.take(SnapshotAddresses.self, key: key), carrying: true)
+            try store.countInDegrees()  // a graph of format version 1, once
+            let writer = HNSWWriter(store: store, parameters: store.header.parameters)
+            defer { writer.isValid = false }
+            let result = try body(writer)
+            // One reachability walk per batch, not per insert (see restoreReachability).
+            if writer.inserted { try writer.algorithm.restoreReachability(context: &writer.context) }
+            try store.flush()
+            if let addresses = store.detachAddresses() { cache.keepAfterCommit(addresses, key: key) }
+            return result
+        }
     }
 
     /// Removes the whole graph of this space.
     public func drop(in txn: WriteTransaction) throws {
+        try txn.withUnsafeCommitPageCache { $0.discard(SnapshotAddresses.self, key: UInt64(spaceID)) }
         let prefix = FixedWidthKey(spaceID)
         for db in [databases.blocks, databases.upper, databases.keys, databases.free, databases.meta] {
             try txn.deleteAll(in: db, prefix: prefix)

@@ -68,9 +68,15 @@ public struct HNSWDatabases: Sendable {
 /// Safety of the kept addresses: LMDB guarantees that data returned by `mdb_get` stays valid
 /// and unchanged until the transaction ends or, in a write transaction, until its next write.
 /// The store never outlives the closure that lent it the transaction (it is created and used
-/// inside ``HNSWGraph``'s methods), and the table is cleared on every flush. A read-only store
-/// may start from, and leaves behind, the addresses of its snapshot in Storage's snapshot page
-/// cache (``SnapshotAddresses``), only ever inside `withUnsafeSnapshotPageCache`.
+/// inside ``HNSWGraph``'s methods). A read-only store may start from, and leaves behind, the
+/// addresses of its snapshot in Storage's snapshot page cache (``SnapshotAddresses``), only ever
+/// inside `withUnsafeSnapshotPageCache`. A writer (``HNSWGraph/withWriter(in:_:)``) goes further,
+/// on a stronger LMDB property: a block fills its own overflow page, and LMDB never changes a
+/// committed page in place and frees it only when that block's key is written or deleted. So a
+/// flush forgets only the addresses of blocks written in this transaction (and every upper-layer
+/// record: small values share leaf pages, which any write may copy), and the writer leaves the
+/// rest for the snapshot its commit creates (`withUnsafeCommitPageCache`): the next small commit
+/// into a large graph then looks up only what changed, not every block its searches visit.
 ///
 /// Not `Sendable`: confined to the transaction's closure.
 final class LMDBNodeStore: HNSWNodeStore {
@@ -112,9 +118,21 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// Copies of misaligned clean blocks (LMDB values could in principle be unaligned).
     var ownedCopies: [UnsafeMutableRawPointer] = []
 
-    /// - Parameter kept: addresses an earlier reader of this read transaction's snapshot left
-    ///   (from ``HNSWGraph/withReadStore(in:_:)``); ignored for a write transaction.
-    init(txn: ReadTransaction, dbs: HNSWDatabases, space: UInt32, header: GraphHeader, adopting kept: SnapshotAddresses? = nil) {
+    /// Whether this writer's addresses outlive its flush (``HNSWGraph/withWriter(in:_:)`` passes
+    /// them on within the transaction and to the next commit); else every flush forgets them.
+    let carriesAddresses: Bool
+    /// Blocks written in this write transaction, by this store or an earlier one it took the
+    /// addresses from: reading one back gives a page LMDB dirtied in memory, which the next write
+    /// may free, so its address is never kept past a flush.
+    var writtenInTransaction: Set<Int> = []
+
+    /// - Parameters:
+    ///   - kept: addresses an earlier reader of this read transaction's snapshot left (from
+    ///     ``HNSWGraph/withReadStore(in:_:)``), or, for a write transaction, the addresses the
+    ///     previous commit carried over (``HNSWGraph/withWriter(in:_:)``).
+    ///   - carrying: a writer whose addresses outlive its flush (see ``carriesAddresses``).
+    init(txn: ReadTransaction, dbs: HNSWDatabases, space: UInt32, header: GraphHeader, adopting kept: SnapshotAddresses? = nil,
+         carrying: Bool = false) {
         self.txn = txn
         self.writer = txn as? WriteTransaction
         self.dbs = dbs
@@ -127,9 +145,11 @@ final class LMDBNodeStore: HNSWNodeStore {
         self.nodesPerBlock = header.nodesPerBlock
         self.divisionMagic = header.nodesPerBlock > 1 ? UInt64.max / UInt64(header.nodesPerBlock) + 1 : 0
         self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
+        self.carriesAddresses = carrying && txn is WriteTransaction
         // A read transaction sees one committed snapshot: adopt the addresses an earlier reader
-        // of the same snapshot looked up (lent by the environment's snapshot page cache).
-        if let kept, writer == nil, kept.space == space, kept.blockBytes == blockBytes {
+        // of the same snapshot looked up (lent by the environment's snapshot page cache). A write
+        // transaction adopts what the commit of the snapshot it starts from carried over.
+        if let kept, writer == nil || carriesAddresses, kept.space == space, kept.blockBytes == blockBytes {
             table.deallocate()
             upperCache.deallocate()
             table = kept.table
@@ -137,17 +157,23 @@ final class LMDBNodeStore: HNSWNodeStore {
             touchedBlocks = kept.touchedBlocks
             upperCache = kept.upperCache
             ownedCopies = kept.ownedCopies
+            if writer != nil, kept.writtenTransaction == txn.id { writtenInTransaction = kept.written }
             kept.disown()
         }
     }
 
-    /// Hands this read-only store's addresses over to a ``SnapshotAddresses`` for the next reader
-    /// of the snapshot (the store starts over with an empty table); nil for a store that wrote.
-    /// Called by ``HNSWGraph/withReadStore(in:_:)`` before the snapshot page cache is given back.
+    /// Hands this store's addresses over to a ``SnapshotAddresses`` (the store starts over with
+    /// an empty table): a read-only store's for the next reader of the snapshot, called by
+    /// ``HNSWGraph/withReadStore(in:_:)``; a writer's, after its last ``flush()`` (which kept only
+    /// addresses of blocks it did not write, inside the map), for the snapshot its commit creates,
+    /// called by ``HNSWGraph/withWriter(in:_:)``. Nil for a writer with unflushed changes or
+    /// one that does not carry its addresses.
     func detachAddresses() -> SnapshotAddresses? {
-        guard writer == nil, dirtyBlocks.isEmpty else { return nil }
+        guard dirtyBlocks.isEmpty, writer == nil || (carriesAddresses && touchedBlocks.isEmpty && !hasPendingChanges) else { return nil }
         let addresses = SnapshotAddresses(space: space, blockBytes: blockBytes, table: table, tableCount: tableCount,
-                                          touchedBlocks: touchedBlocks, upperCache: upperCache, ownedCopies: ownedCopies)
+                                          touchedBlocks: touchedBlocks, upperCache: upperCache, ownedCopies: ownedCopies,
+                                          written: writtenInTransaction, writtenTransaction: writer.map { $0.id } ?? 0)
+        writtenInTransaction = []
         table = UnsafeMutablePointer.allocate(capacity: 1)
         tableCount = 0
         touchedBlocks = []
@@ -523,6 +549,7 @@ final class LMDBNodeStore: HNSWNodeStore {
         for s in reusedSlots { try writer.delete(FixedWidthKey(space, s), in: dbs.free) }
         for s in freedSlots { try writer.put([UInt8](), forKey: FixedWidthKey(space, s), in: dbs.free) }
         // In key order: each put then lands next to the previous one in the B-tree.
+        let written = Set(dirtyBlocks.keys)
         for (block, p) in dirtyBlocks.sorted(by: { $0.key < $1.key }) {
             try writer.putReserved(forKey: blockKey(block), count: blockBytes, in: dbs.blocks) { target in
                 target.baseAddress!.copyMemory(from: p, byteCount: blockBytes)  // safe: blockBytes > 0
@@ -550,16 +577,31 @@ final class LMDBNodeStore: HNSWNodeStore {
         reusedSlots.removeAll()
         freedSlots.removeAll()
         headerDirty = false
-        forgetAddresses()
+        forgetAddresses(written: written)
     }
 
-    /// Clears the block table (addresses may move after a write).
-    func forgetAddresses() {
-        for b in touchedBlocks where b < tableCount { table[b] = nil }
+    /// Forgets the addresses a write may move: every block written in this transaction (this
+    /// store's private copies are freed; a block read back after an earlier flush lies in a page
+    /// LMDB dirtied in memory) and every upper-layer record (small values live in leaf pages,
+    /// which writes copy). A carrying writer keeps the other block addresses: each block has an
+    /// overflow page of its own, which LMDB never changes in place and frees only when the
+    /// block's key is written or deleted. Otherwise every address is forgotten.
+    func forgetAddresses(written: Set<Int>) {
+        writtenInTransaction.formUnion(written)
+        for b in touchedBlocks where b < tableCount {
+            if !carriesAddresses || writtenInTransaction.contains(b) { table[b] = nil }
+        }
         touchedBlocks.removeAll(keepingCapacity: true)
         upperCache.removeAll()
-        for p in ownedCopies { p.deallocate() }
-        ownedCopies.removeAll()
+        if !carriesAddresses {
+            for p in ownedCopies { p.deallocate() }
+            ownedCopies.removeAll()
+        }
+    }
+
+    /// Whether changes wait for ``flush()``.
+    var hasPendingChanges: Bool {
+        !dirtyBlocks.isEmpty || !pendingUpper.isEmpty || !pendingKeys.isEmpty || !reusedSlots.isEmpty || !freedSlots.isEmpty || headerDirty
     }
 }
 
@@ -659,10 +701,17 @@ final class SnapshotAddresses: SnapshotPageCacheEntry, @unchecked Sendable {  //
     private(set) var touchedBlocks: [Int]
     private(set) var upperCache: SlotAddressMap
     private(set) var ownedCopies: [UnsafeMutableRawPointer]
+    /// Blocks written in write transaction `writtenTransaction` (0: left by a reader), for the
+    /// next writer of the same transaction (see ``LMDBNodeStore/writtenInTransaction``).
+    let written: Set<Int>
+    let writtenTransaction: Int
     private var owns = true
 
     init(space: UInt32, blockBytes: Int, table: UnsafeMutablePointer<UnsafeRawPointer?>, tableCount: Int,
-         touchedBlocks: [Int], upperCache: SlotAddressMap, ownedCopies: [UnsafeMutableRawPointer]) {
+         touchedBlocks: [Int], upperCache: SlotAddressMap, ownedCopies: [UnsafeMutableRawPointer],
+         written: Set<Int> = [], writtenTransaction: Int = 0) {
+        self.written = written
+        self.writtenTransaction = writtenTransaction
         self.space = space
         self.blockBytes = blockBytes
         self.table = table

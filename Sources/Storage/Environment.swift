@@ -252,8 +252,11 @@ public final class Environment: @unchecked Sendable {
         }
         let committedID = mdb_txn_id(txn)
         let rc = mdb_txn_commit(txn)  // frees the transaction whether or not it succeeds
-        // Pages of the previous snapshot may now be reused: nothing built from them is handed out again.
-        snapshotPageCache.invalidate(committed: rc == MDB_SUCCESS ? committedID : nil)
+        // Pages of the previous snapshot may now be reused: nothing built from them is handed out
+        // again, except what the transaction vouched for (pages it did not write; see UnsafeCommitPageCache).
+        let carried = transaction.carriedEntries.compactMap { item in item.entry.map { (key: item.key, entry: $0) } }
+        transaction.carriedEntries = []
+        snapshotPageCache.invalidate(committed: rc == MDB_SUCCESS ? committedID : nil, carrying: carried)
         finishDatabaseOpens(of: transaction, committed: rc == MDB_SUCCESS)
         if rc == EINVAL || rc == MDB_BAD_TXN {
             throw LMDBError(code: rc, message: "committing to \(directory) failed: an earlier operation in the transaction failed (e.g. the map was full) and its error was caught; the transaction was aborted — let such errors propagate and retry the whole transaction")

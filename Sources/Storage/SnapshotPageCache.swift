@@ -85,12 +85,19 @@ package final class SnapshotPageCacheStorage: @unchecked Sendable {
     }
 
     /// Empties the cache after a commit (`committed`: the id of the write transaction, which
-    /// every later reader sees or exceeds) or a remap (`committed` nil).
-    func invalidate(committed: Int?) {
+    /// every later reader sees or exceeds) or a remap (`committed` nil). A successful commit then
+    /// installs the entries its transaction carried over (``UnsafeCommitPageCache``) for its own
+    /// snapshot: the next writer and the first readers of that snapshot start from them.
+    func invalidate(committed: Int?, carrying carried: [(key: Key, entry: any SnapshotPageCacheEntry)] = []) {
         lock.lock()
         var dropped = entries.map(\.entry)
         entries.removeAll()
-        if let committed { dropped += advance(to: committed) }
+        if let committed {
+            dropped += advance(to: committed)
+            if committed == snapshot { entries = Array(carried.suffix(limit)) }
+        } else {
+            dropped += carried.map(\.entry)
+        }
         lock.unlock()
         _ = dropped
     }
@@ -136,6 +143,92 @@ package final class UnsafeSnapshotPageCache {
 
 @available(*, unavailable, message: "An UnsafeSnapshotPageCache belongs to the closure it was lent to")
 extension UnsafeSnapshotPageCache: Sendable {}
+
+/// The environment's snapshot page cache as a write transaction sees it: what the previous
+/// commit or a reader of the snapshot this transaction started from left there, and where to
+/// leave what survives this transaction's writes for the snapshot its commit creates.
+///
+/// Why some addresses survive a commit: LMDB never changes a committed page in place. A value
+/// kept in its own overflow pages keeps its address, in this transaction and in the snapshots
+/// that follow, until its key is written or deleted (which frees those pages; LMDB reuses a
+/// freed page only once no reader can see it). An entry carried over (``keepAfterCommit(_:key:)``)
+/// must therefore hold only addresses of committed values this transaction did not write (a
+/// value read back after a write in this transaction lives in a dirty page in memory, which the
+/// next write may free) — the caller's duty, as the entry's type is the caller's: it passes the
+/// entry from user to user within the transaction (``take(_:key:)`` returns the kept one) and
+/// notes what each wrote. It is installed only when the commit succeeds; a write to those
+/// values that bypasses the entry's users calls ``discard(_:key:)``.
+///
+/// Unsafe for the same reasons as ``UnsafeSnapshotPageCache``; must not escape its closure.
+package final class UnsafeCommitPageCache {
+    private let transaction: WriteTransaction
+    private var isActive = true
+
+    init(transaction: WriteTransaction) {
+        self.transaction = transaction
+    }
+
+    func invalidate() { isActive = false }
+
+    private func checkActive() {
+        precondition(isActive, "An UnsafeCommitPageCache was used after its closure returned; it must not escape withUnsafeCommitPageCache { }")
+    }
+
+    /// Removes and returns the entry for `key`: the one an earlier user in this transaction left
+    /// with ``keepAfterCommit(_:key:)``, else the one kept for the snapshot this transaction
+    /// started from. At most once per key and transaction until it is kept again (a second user
+    /// that finds it taken starts empty); nil after ``discard(_:key:)``.
+    package func take<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) -> Entry? {
+        checkActive()
+        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
+        if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
+            let found = transaction.carriedEntries[i].entry as? Entry
+            transaction.carriedEntries[i].entry = nil
+            return found
+        }
+        transaction.carriedEntries.append((k, nil))
+        return transaction.environment.snapshotPageCache.take(key: k, snapshot: transaction.id - 1) as? Entry
+    }
+
+    /// Leaves `entry` for the snapshot this transaction's commit creates (dropped if it aborts).
+    package func keepAfterCommit<Entry: SnapshotPageCacheEntry>(_ entry: Entry, key: UInt64) {
+        checkActive()
+        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(Entry.self), key: key)
+        if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
+            transaction.carriedEntries[i].entry = entry
+        } else {
+            transaction.carriedEntries.append((k, entry))
+        }
+    }
+
+    /// Forgets any entry for `key` for the rest of this transaction and after it: for a write to
+    /// the values its addresses point to that does not go through the entry's owner.
+    package func discard<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) {
+        checkActive()
+        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
+        if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
+            transaction.carriedEntries[i].entry = nil
+        } else {
+            transaction.carriedEntries.append((k, nil))
+            _ = transaction.environment.snapshotPageCache.take(key: k, snapshot: transaction.id - 1)
+        }
+    }
+}
+
+@available(*, unavailable, message: "An UnsafeCommitPageCache belongs to the closure it was lent to")
+extension UnsafeCommitPageCache: Sendable {}
+
+extension WriteTransaction {
+    /// Lends `body` the environment's snapshot page cache as this write transaction may use it
+    /// (see ``UnsafeCommitPageCache``). Addresses taken from it are valid only inside `body`, and
+    /// in this transaction only until a write to the values they point to.
+    package func withUnsafeCommitPageCache<R>(_ body: (UnsafeCommitPageCache) throws -> R) rethrows -> R {
+        checkActive()
+        let cache = UnsafeCommitPageCache(transaction: self)
+        defer { cache.invalidate() }
+        return try body(cache)
+    }
+}
 
 extension ReadTransaction {
     /// Lends `body` the environment's cache of memory derived from this snapshot's pages: what an

@@ -106,6 +106,71 @@ final class HNSWGraphTests: XCTestCase {
         }
     }
 
+    /// Many small commits (10 inserts, a delete, a replace), each writer starting from the block
+    /// addresses the previous commit carried over, with a reader in between now and then (it
+    /// takes the carried addresses and gives them back with its own), must build the very graph
+    /// that the same commits build when every writer starts empty (an unrelated commit after
+    /// each one drops what it carried): node by node and layer by layer. A block address kept
+    /// past the commit that rewrote its block would read the old links.
+    func testSmallCommitsThatCarryBlockAddressesSeeEveryEarlierWrite() throws {
+        let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40)
+        let data = vectors(1_700, seed: 83)
+        let carrying = try makeEnvironment(), starting = try makeEnvironment()
+        let other = try starting.openDatabase(named: "other")
+        func write(_ body: (HNSWWriter) throws -> Void) throws {
+            for env in [carrying, starting] {
+                try env.write { txn in
+                    let graph = try HNSWGraph(spaceID: 4, dimension: d, metric: .l2, parameters: parameters, in: txn)
+                    try graph.withWriter(in: txn, body)
+                }
+            }
+            try starting.write { try $0.put([1], forKey: "tick", in: other) }
+        }
+        for batch in stride(from: 0, to: 1_000, by: 250) {
+            try write { w in for i in batch..<(batch + 250) { try w.insert(key: UInt64(i), vector: data[i]) } }
+        }
+        let adoptionsBefore = (carrying.snapshotPageCache.adoptionCount, starting.snapshotPageCache.adoptionCount)
+        var rng = TestRNG(seed: 84)
+        var next = 1_000
+        for round in 0..<60 {
+            let first = next
+            try write { w in for i in first..<(first + 10) { try w.insert(key: UInt64(i), vector: data[i]) } }
+            next += 10
+            let gone = UInt64(rng.next() % UInt64(next))
+            try write { w in _ = try w.remove(key: gone) }
+            let replaced = UInt64(rng.next() % UInt64(next)), row = 1_600 + round
+            try write { w in try w.insert(key: replaced, vector: data[row]) }
+            if round % 7 == 3 {
+                let hits = try carrying.read { txn in try HNSWGraph(spaceID: 4, in: txn).search(data[row], k: 1, in: txn) }
+                XCTAssertEqual(hits.first?.key, replaced)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(carrying.snapshotPageCache.adoptionCount - adoptionsBefore.0, 170,
+                                    "each small commit should start from the addresses the previous one carried")
+        XCTAssertEqual(starting.snapshotPageCache.adoptionCount - adoptionsBefore.1, 0, "the reference graph's writers start empty")
+        try carrying.read { txn in
+            try starting.read { reference in
+                let graph = try HNSWGraph(spaceID: 4, in: txn)
+                XCTAssertEqual(try graph.checkInvariants(in: txn), [])
+                let stored = try graph.makeStore(in: txn), expected = try HNSWGraph(spaceID: 4, in: reference).makeStore(in: reference)
+                XCTAssertEqual(stored.slotCapacity, expected.slotCapacity)
+                XCTAssertEqual(try stored.entryPoint()?.slot, try expected.entryPoint()?.slot)
+                let live = try expected.liveSlots()
+                XCTAssertEqual(try stored.liveSlots(), live)
+                var differing = 0
+                for s in live {
+                    XCTAssertEqual(try stored.key(of: s), try expected.key(of: s))
+                    let level = try expected.level(of: s)
+                    XCTAssertEqual(try stored.level(of: s), level)
+                    for layer in 0...level where try stored.neighbors(of: s, layer: layer) != expected.neighbors(of: s, layer: layer) {
+                        differing += 1
+                    }
+                }
+                XCTAssertEqual(differing, 0, "link lists differ between the graph whose writers carried addresses and the reference")
+            }
+        }
+    }
+
     /// One query per read transaction (as FuteDB's `nearest`) reuses the block addresses an
     /// earlier reader of the same snapshot looked up; after each commit the readers must see
     /// the new graph: every stored vector found at distance 0 under its key, removed keys gone.

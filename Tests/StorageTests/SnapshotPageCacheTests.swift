@@ -95,3 +95,86 @@ final class SnapshotPageCacheTests: XCTestCase {
         XCTAssertEqual(seen, "committed", "a read inside a write sees the last committed snapshot")
     }
 }
+
+/// What a write transaction carries over to the snapshot its commit creates.
+final class CommitPageCacheTests: XCTestCase {
+    private func openEnvironment() throws -> (Environment, Database) {
+        let env = try Environment(directory: try makeTemporaryDirectory(self))
+        return (env, try env.openDatabase(named: "items"))
+    }
+
+    private func carry(_ entry: Entry, in env: Environment, items: Database, key: UInt64 = 1) throws {
+        try env.write { txn in
+            try txn.put([9], forKey: "w", in: items)
+            try txn.withUnsafeCommitPageCache { $0.keepAfterCommit(entry, key: key) }
+        }
+    }
+
+    private func takeInWrite(_ env: Environment, items: Database, key: UInt64 = 1) throws -> String? {
+        try env.write { txn in
+            try txn.put([8], forKey: "x", in: items)
+            return try txn.withUnsafeCommitPageCache { $0.take(Entry.self, key: key)?.label }
+        }
+    }
+
+    func testACommitHandsItsEntryToTheNextWriterAndToReadersOfItsSnapshot() throws {
+        let (env, items) = try openEnvironment()
+        let log = ReleaseLog()
+        try carry(Entry("carried", log), in: env, items: items)
+        XCTAssertEqual(env.snapshotPageCache.count, 1, "installed for the committed snapshot")
+        // A reader of that snapshot takes it and gives it back.
+        let seen = try env.read { txn in
+            txn.withUnsafeSnapshotPageCache { cache -> String? in
+                let e = cache.take(Entry.self, key: 1)
+                if let e { cache.keep(e, key: 1) }
+                return e?.label
+            }
+        }
+        XCTAssertEqual(seen, "carried")
+        XCTAssertEqual(try takeInWrite(env, items: items), "carried", "the next writer starts from it")
+        XCTAssertEqual(log.all, ["carried"], "not kept again: released when that writer finished")
+        XCTAssertEqual(env.snapshotPageCache.count, 0)
+    }
+
+    func testAnAbortedWriteCarriesNothing() throws {
+        let (env, items) = try openEnvironment()
+        let log = ReleaseLog()
+        struct Stop: Error {}
+        XCTAssertThrowsError(try env.write { txn in
+            try txn.withUnsafeCommitPageCache { $0.keepAfterCommit(Entry("aborted", log), key: 1) }
+            throw Stop()
+        })
+        XCTAssertEqual(log.all, ["aborted"])
+        XCTAssertEqual(env.snapshotPageCache.count, 0)
+        XCTAssertNil(try takeInWrite(env, items: items))
+    }
+
+    func testACommitInBetweenDropsTheEntry() throws {
+        let (env, items) = try openEnvironment()
+        let log = ReleaseLog()
+        try carry(Entry("old", log), in: env, items: items)
+        try env.write { try $0.put([7], forKey: "other", in: items) }  // carries nothing
+        XCTAssertEqual(log.all, ["old"], "a later commit's snapshot may have freed its pages")
+        XCTAssertNil(try takeInWrite(env, items: items))
+    }
+
+    func testEachTransactionTakesAnEntryOnceAndDiscardHidesIt() throws {
+        let (env, items) = try openEnvironment()
+        let log = ReleaseLog()
+        try carry(Entry("first", log), in: env, items: items)
+        try env.write { txn in
+            try txn.withUnsafeCommitPageCache { cache in
+                let e = cache.take(Entry.self, key: 1)
+                XCTAssertEqual(e?.label, "first")
+                XCTAssertNil(cache.take(Entry.self, key: 1), "taken: a second user in this transaction starts empty")
+                if let e { cache.keepAfterCommit(e, key: 1) }
+                XCTAssertEqual(cache.take(Entry.self, key: 1)?.label, "first", "kept again: the next user gets it")
+                cache.keepAfterCommit(Entry("second", log), key: 1)
+                cache.discard(Entry.self, key: 1)
+                XCTAssertNil(cache.take(Entry.self, key: 1), "discarded for the rest of the transaction")
+            }
+        }
+        XCTAssertEqual(env.snapshotPageCache.count, 0, "and not carried")
+        XCTAssertEqual(Set(log.all), ["first", "second"])
+    }
+}

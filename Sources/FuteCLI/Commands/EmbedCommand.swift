@@ -11,8 +11,9 @@ struct EmbedCommand: FuteCommand {
             discussion: """
                 Reads JSON lines with "text" and optional "text_pair" (a pair is encoded jointly, \
                 [CLS] text [SEP] text_pair [SEP]) and prints one JSON array per input line, in order: the \
-                mean-pooled, L2-normalised embedding, or with --tokens the token ids. Other fields (e.g. "label") \
-                are ignored. Results are printed 256 lines at a time as they are computed (progress on stderr when \
+                mean-pooled, L2-normalised embedding, or with --tokens the token ids. A dataset's other fields \
+                ("label", "probs", "value", "choices") are accepted and ignored; any other key is an error naming \
+                its line (as in every dataset file). Results are printed 256 lines at a time as they are computed (progress on stderr when \
                 it is a terminal); a NaN or infinite value stops the command with an error naming its line, after \
                 the lines before it. The encoder is a local Hugging Face folder (config.json, vocab.txt, model.safetensors); \
                 fetch all-MiniLM-L6-v2 with Tools/fetch-minilm.sh DIR.
