@@ -273,16 +273,29 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         }
     }
 
-    /// Whether a search for `node`'s own vector from the entry point finds it on layer 0: then
-    /// it is reachable, and so is everything reachable from it.
+    /// The beams of the local searches that stand in for a whole-graph walk or scan: the
+    /// construction beam, then, when that falls short, two wider ones (×4, ×16) — each costs a
+    /// small multiple of an insert's search, where a walk or scan of a 1M-node graph costs
+    /// hundreds of inserts' worth.
+    var widening: [Int] {
+        let base = max(parameters.efConstruction, maxLinks(0))
+        return [base, 4 * base, 16 * base]
+    }
+
+    /// Whether a search for `node`'s own vector from the entry point finds it on layer 0 (with
+    /// the widening beams of ``widening``): then it is reachable, and so is everything reachable
+    /// from it.
     func isFoundBySearch(_ node: UInt32, context: inout SearchContext) throws -> Bool {
         guard let (entry, top) = try store.entryPoint() else { return false }
         if node == entry { return true }
         return try store.withVector(of: node) { v in
             let (current, currentDistance) = try descend(v, from: entry, distance: try store.distance(v, to: entry), top: top, to: 0)
-            try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, maxLinks(0)),
-                            layer: 0, context: &context)
-            return drainResults(&context).contains { $0.slot == node }
+            for ef in widening {
+                try searchLayer(v, entry: current, entryDistance: currentDistance, ef: ef, layer: 0, context: &context)
+                if drainResults(&context).contains(where: { $0.slot == node }) { return true }
+                if ef >= store.slotCapacity { break }
+            }
+            return false
         }
     }
 
@@ -523,7 +536,8 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
     /// In-links come from near nodes: where the store counts them, the nodes a search for the
     /// node's vector finds on the layer (beam `efConstruction`, as when it was inserted), its
     /// own neighbours and, if that is not enough, their neighbours, are checked until the count
-    /// is met. A layer where they fall short (or without a count) is scanned: O(n·M).
+    /// is met; then the nodes wider searches find (``widening``). A layer where they all fall
+    /// short (or without a count) is scanned: O(n·M).
     func findInNeighbors(of slot: UInt32, level: Int, links: [[UInt32]]) throws -> [[UInt32]] {
         var found: [[UInt32]] = Array(repeating: [], count: level + 1)
         var unresolved: [Int] = []
@@ -553,6 +567,12 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
                     try check(links[layer])
                     for n in links[layer] where linking.count < expected {
                         try check(try store.neighbors(of: n, layer: layer))
+                    }
+                    // Far in-links (a hub's, or ones made while the graph was small): wider beams.
+                    for ef in widening.dropFirst() where linking.count < expected {
+                        try searchLayer(v, entry: current, entryDistance: currentDistance, ef: ef, layer: layer, context: &context)
+                        try check(drainResults(&context).lazy.map(\.slot))
+                        if ef >= store.slotCapacity { break }
                     }
                     if linking.count == expected {
                         found[layer] = linking.sorted()

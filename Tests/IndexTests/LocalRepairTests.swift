@@ -74,6 +74,37 @@ final class LocalRepairTests: XCTestCase {
         XCTAssertEqual(try index.checkInvariants(expectedKeys: keys), [])
     }
 
+    /// A delete's in-neighbours, found by local searches (widening when the first beam falls
+    /// short, as for a hub linked from far away), are exactly the nodes a scan finds, on every
+    /// layer — with a beam small enough that the first search often misses some.
+    func testInNeighboursFoundLocallyAreExactlyThoseAScanFinds() throws {
+        var rng = TestRNG(seed: 4_500)
+        let d = 8
+        let parameters = HNSWParameters(m: 4, efConstruction: 8)
+        let index = try HNSWIndex(dimension: d, metric: .l2, parameters: parameters)
+        try index.insert(contentsOf: rng.clustered(3_000, d).enumerated().map { (key: UInt64($0.offset), vector: $0.element) })
+        let store = index.store
+        let algorithm = HNSWAlgorithm(store: store, parameters: parameters)
+        var linking: [[UInt32: [UInt32]]] = []
+        for s in try store.liveSlots() {
+            for layer in 0...(try store.level(of: s)) {
+                while linking.count <= layer { linking.append([:]) }
+                for n in try store.neighbors(of: s, layer: layer) { linking[layer][n, default: []].append(s) }
+            }
+        }
+        var checked = 0
+        for s in try store.liveSlots() where s % 7 == 0 {
+            let level = try store.level(of: s)
+            let links = try (0...level).map { try store.neighbors(of: s, layer: $0) }
+            let found = try algorithm.findInNeighbors(of: s, level: level, links: links)
+            for layer in 0...level {
+                XCTAssertEqual(found[layer], (linking[layer][s] ?? []).sorted(), "slot \(s) layer \(layer)")
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 400)
+    }
+
     /// The checker reports a count that disagrees with the links (so the test above can fail).
     func testTheCheckerReportsAWrongInDegree() throws {
         let index = try HNSWIndex(dimension: 2, metric: .l2, parameters: HNSWParameters(m: 4, efConstruction: 8))
