@@ -49,7 +49,7 @@ def main():
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--efc", type=int, default=200)
     p.add_argument("-k", type=int, default=10)
-    p.add_argument("--batch", type=int, default=10000, help="fute-bench commit batch (vectors per write transaction)")
+    p.add_argument("--batch", type=int, default=1000, help="fute-bench commit batch (vectors per write transaction; fute-db ingest commits 1,000 records at a time)")
     a = p.parse_args()
     sets = {name: tuple(os.path.join(a.data, x) for x in DATASETS[name][:3]) + (DATASETS[name][3],) for name in a.dataset}
     for spec in a.set:
@@ -104,8 +104,10 @@ def main():
             j = json.loads(r.stdout[r.stdout.index("{"):])
             out = {row["ef"]: (row["qps"], row["recall_at_k"]) for row in j["results"]}
             out["build"] = j["vectors_per_second"]
+            disk[path] = (j["file_bytes_per_vector"], j["index_bytes_per_vector"])
             return out
 
+        disk = {}
         ratios = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches}
         first = benches[0][0]
         to_first = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches[1:]}
@@ -145,6 +147,9 @@ def main():
             r = ratios[lab]["build"]
             line += f" | {'':>10} {statistics.median(qps[lab]['build']):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
         print(line + f"   (fute commit batch {a.batch})", flush=True)
+        for lab, path in benches:
+            f, i = disk[path]
+            print(f"{lab} store after the build: {f:.0f} file bytes/vector, {i:.0f} index bytes/vector, file/index {f / i:.2f}", flush=True)
         if to_first:
             print(f"per-repetition ratio to {first}, median [min–max]:")
             for key in efs + ["build"]:

@@ -9,7 +9,7 @@ usage: fute-bench <command> [options]
 
 commands:
   ann      --base F --query F [--truth F.ivecs] --metric l2|cosine|ip [--m 16] [--ef-construction 200]
-           [--ef 16,32,64,128,256] [-k 10] [--batch 10000] [--store lmdb|memory] [--runs 3] [--limit N]
+           [--ef 16,32,64,128,256] [-k 10] [--batch 1000] [--store lmdb|memory] [--runs 3] [--limit N]
            [--one-shot] [--json]
            Build an index in a temporary LMDB store; recall@1/@k, QPS, p50/p99 per ef; build time,
            bytes on disk per vector, open time. Truth from --truth or exact BLAS search.
@@ -18,7 +18,7 @@ commands:
   sweep    same inputs as ann; builds every M in --ms (8,16,32) × efConstruction in --efcs (100,200,400)
   insert   --base F --metric M [--batches 1,10,100,1000] [--limit 5000] [--json]
            insert throughput by commit batch size (vectors per write transaction)
-  churn    --base F --metric M [--sizes 10000,100000] [--batch 10000] [--ops 20] [--mix 0.05 [--mix-batch 100]] [--keep DIR] [--cold-writers] [--m 16] [--ef-construction 200] [--json]
+  churn    --base F --metric M [--sizes 10000,100000] [--batch 1000] [--ops 20] [--mix 0.05 [--mix-batch 100]] [--keep DIR] [--cold-writers] [--m 16] [--ef-construction 200] [--json]
            cost of one small commit as the graph grows: builds the first N rows for each N of --sizes,
            then times --ops commits each of 10 inserts, of 1 delete and of 1 replace (ms, noSync)
   exact    --base F --query F --metric M [-k 10] [--json]     exact search QPS (BLAS batch, SIMD single)
@@ -105,7 +105,7 @@ func main() throws {
         guard store == "lmdb" || store == "memory" else { throw BenchError("--store must be lmdb or memory", usage: true) }
         let result = try runAnn(name: inputs.name, base: inputs.base, queries: inputs.queries, truth: inputs.truth, metric: inputs.metric,
                                 parameters: parameters, efs: try o.ints("ef", default: [16, 32, 64, 128, 256]), k: inputs.k,
-                                batch: try o.int("batch", default: 10_000), store: store, runs: try o.int("runs", default: 3),
+                                batch: try o.int("batch", default: 1_000), store: store, runs: try o.int("runs", default: 3),
                                 oneShot: o.flag("one-shot"))
         if o.flag("json") { print(jsonString(result.json)) } else { result.printTable() }
     case "sweep":
@@ -117,7 +117,7 @@ func main() throws {
                 let result = try runAnn(name: inputs.name, base: inputs.base, queries: inputs.queries, truth: inputs.truth,
                                         metric: inputs.metric, parameters: HNSWParameters(m: m, efConstruction: efc),
                                         efs: try o.ints("ef", default: [16, 64, 128]), k: inputs.k,
-                                        batch: try o.int("batch", default: 10_000), store: o.string("store") ?? "lmdb",
+                                        batch: try o.int("batch", default: 1_000), store: o.string("store") ?? "lmdb",
                                         runs: try o.int("runs", default: 2))
                 if o.flag("json") { all.append(result.json) } else { result.printTable(); print("") }
             }
@@ -161,7 +161,7 @@ func main() throws {
         var results: [ChurnResult] = []
         for size in sizes {
             results.append(try runChurn(base: base, size: size, metric: metric, parameters: parameters,
-                                        batch: try o.int("batch", default: 10_000), operations: operations, mix: mix, mixBatch: mixBatch,
+                                        batch: try o.int("batch", default: 1_000), operations: operations, mix: mix, mixBatch: mixBatch,
                                         keep: keep, coldWriters: o.flag("cold-writers")))
         }
         if o.flag("json") {
