@@ -138,7 +138,10 @@ public struct HNSWGraph: Sendable {
     public func withWriter<R>(in txn: WriteTransaction, _ body: (HNSWWriter) throws -> R) throws -> R {
         try txn.withUnsafeCommitPageCache { cache in
             let key = UInt64(spaceID)
-            let store = try makeStore(in: txn, adopting: cache.take(SnapshotAddresses.self, key: key), carrying: true)
+            // An earlier writer of this transaction that failed after taking the addresses may
+            // have written blocks this one cannot know of: then nothing is carried.
+            let carrying = !cache.isLost(SnapshotAddresses.self, key: key)
+            let store = try makeStore(in: txn, adopting: carrying ? cache.take(SnapshotAddresses.self, key: key) : nil, carrying: carrying)
             try store.countInDegrees()  // a graph of format version 1, once
             let writer = HNSWWriter(store: store, parameters: store.header.parameters)
             defer { writer.isValid = false }

@@ -184,10 +184,20 @@ package final class UnsafeCommitPageCache {
         if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
             let found = transaction.carriedEntries[i].entry as? Entry
             transaction.carriedEntries[i].entry = nil
+            transaction.carriedEntries[i].lost = true
             return found
         }
-        transaction.carriedEntries.append((k, nil))
+        transaction.carriedEntries.append((k, nil, true))
         return transaction.environment.snapshotPageCache.take(key: k, snapshot: transaction.id - 1) as? Entry
+    }
+
+    /// Whether the entry for `key` was taken in this transaction and not kept back (its user
+    /// failed or is still at work), or discarded. Then what an earlier user wrote in this
+    /// transaction is unknown to the next one, which must not carry addresses over.
+    package func isLost<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) -> Bool {
+        checkActive()
+        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
+        return transaction.carriedEntries.first(where: { $0.key == k })?.lost ?? false
     }
 
     /// Leaves `entry` for the snapshot this transaction's commit creates (dropped if it aborts).
@@ -196,20 +206,23 @@ package final class UnsafeCommitPageCache {
         let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(Entry.self), key: key)
         if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
             transaction.carriedEntries[i].entry = entry
+            transaction.carriedEntries[i].lost = false
         } else {
-            transaction.carriedEntries.append((k, entry))
+            transaction.carriedEntries.append((k, entry, false))
         }
     }
 
     /// Forgets any entry for `key` for the rest of this transaction and after it: for a write to
-    /// the values its addresses point to that does not go through the entry's owner.
+    /// the values its addresses point to that does not go through the entry's users (later
+    /// users of this transaction see ``isLost(_:key:)``).
     package func discard<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) {
         checkActive()
         let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
         if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
             transaction.carriedEntries[i].entry = nil
+            transaction.carriedEntries[i].lost = true
         } else {
-            transaction.carriedEntries.append((k, nil))
+            transaction.carriedEntries.append((k, nil, true))
             _ = transaction.environment.snapshotPageCache.take(key: k, snapshot: transaction.id - 1)
         }
     }

@@ -171,6 +171,40 @@ final class HNSWGraphTests: XCTestCase {
         }
     }
 
+    /// Writers of one transaction pass the addresses on; one that fails after taking them (its
+    /// error caught, the transaction going on) leaves the next writer without them, so nothing
+    /// of what the first wrote is read through a stale address; the graph stays whole.
+    func testAWriterThatFailsInsideATransactionStopsTheCarrying() throws {
+        let env = try makeEnvironment()
+        let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 64)
+        let data = vectors(900, seed: 91)
+        struct Stop: Error {}
+        func graph(_ txn: WriteTransaction) throws -> HNSWGraph {
+            try HNSWGraph(spaceID: 6, dimension: d, metric: .l2, parameters: parameters, in: txn)
+        }
+        try env.write { txn in try graph(txn).withWriter(in: txn) { w in for i in 0..<500 { try w.insert(key: UInt64(i), vector: data[i]) } } }
+        let before = env.snapshotPageCache.adoptionCount
+        try env.write { txn in
+            try graph(txn).withWriter(in: txn) { w in for i in 500..<600 { try w.insert(key: UInt64(i), vector: data[i]) } }
+            XCTAssertThrowsError(try graph(txn).withWriter(in: txn) { w in
+                try w.insert(key: 600, vector: data[600])
+                throw Stop()
+            })
+            try graph(txn).withWriter(in: txn) { w in for i in 601..<700 { try w.insert(key: UInt64(i), vector: data[i]) } }
+        }
+        XCTAssertEqual(env.snapshotPageCache.adoptionCount - before, 1, "the first writer took what the last commit carried")
+        try env.write { txn in try graph(txn).withWriter(in: txn) { w in for i in 700..<900 { try w.insert(key: UInt64(i), vector: data[i]) } } }
+        XCTAssertEqual(env.snapshotPageCache.adoptionCount - before, 1, "the third writer did not carry: nothing left that transaction")
+        try env.read { txn in
+            let g = try HNSWGraph(spaceID: 6, in: txn)
+            let expected = Set((0..<900).map(UInt64.init)).subtracting([600])
+            XCTAssertEqual(try g.checkInvariants(expectedKeys: expected, in: txn), [])
+            for i in expected.sorted() where i % 9 == 0 {
+                XCTAssertEqual(try g.search(data[Int(i)], k: 1, in: txn).first?.key, i)
+            }
+        }
+    }
+
     /// One query per read transaction (as FuteDB's `nearest`) reuses the block addresses an
     /// earlier reader of the same snapshot looked up; after each commit the readers must see
     /// the new graph: every stored vector found at distance 0 under its key, removed keys gone.

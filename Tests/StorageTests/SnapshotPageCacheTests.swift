@@ -164,13 +164,17 @@ final class CommitPageCacheTests: XCTestCase {
         try carry(Entry("first", log), in: env, items: items)
         try env.write { txn in
             try txn.withUnsafeCommitPageCache { cache in
+                XCTAssertFalse(cache.isLost(Entry.self, key: 1))
                 let e = cache.take(Entry.self, key: 1)
                 XCTAssertEqual(e?.label, "first")
+                XCTAssertTrue(cache.isLost(Entry.self, key: 1), "taken and not kept back")
                 XCTAssertNil(cache.take(Entry.self, key: 1), "taken: a second user in this transaction starts empty")
                 if let e { cache.keepAfterCommit(e, key: 1) }
+                XCTAssertFalse(cache.isLost(Entry.self, key: 1))
                 XCTAssertEqual(cache.take(Entry.self, key: 1)?.label, "first", "kept again: the next user gets it")
                 cache.keepAfterCommit(Entry("second", log), key: 1)
                 cache.discard(Entry.self, key: 1)
+                XCTAssertTrue(cache.isLost(Entry.self, key: 1))
                 XCTAssertNil(cache.take(Entry.self, key: 1), "discarded for the rest of the transaction")
             }
         }
