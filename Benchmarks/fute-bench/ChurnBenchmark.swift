@@ -94,7 +94,7 @@ func runChurn(base: Matrix, size: Int, metric: Metric, parameters: HNSWParameter
         }
     }
     if checksum == 1 { print("", terminator: "") }  // keeps the reads
-    let freshKeys = (stored.max() ?? 0) + 1 - UInt64(size)  // + row
+    let freshKeys = max(stored.max().map { $0 + 1 } ?? 0, UInt64(size)) - UInt64(size)  // + row: above every stored key
     let tick = try env.openDatabase(named: "churn_tick", create: true)
     func timed(_ body: (HNSWWriter) throws -> Void) throws -> Double {
         let start = nanoseconds()
