@@ -165,11 +165,11 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// Hands this store's addresses over to a ``SnapshotAddresses`` (the store starts over with
     /// an empty table): a read-only store's for the next reader of the snapshot, called by
     /// ``HNSWGraph/withReadStore(in:_:)``; a writer's, after its last ``flush()`` (which kept only
-    /// addresses of blocks it did not write, inside the map), for the snapshot its commit creates,
+    /// addresses of blocks not written in this transaction), for the snapshot its commit creates,
     /// called by ``HNSWGraph/withWriter(in:_:)``. Nil for a writer with unflushed changes or
     /// one that does not carry its addresses.
     func detachAddresses() -> SnapshotAddresses? {
-        guard dirtyBlocks.isEmpty, writer == nil || (carriesAddresses && touchedBlocks.isEmpty && !hasPendingChanges) else { return nil }
+        guard !hasPendingChanges, writer == nil || (carriesAddresses && touchedBlocks.isEmpty) else { return nil }
         let addresses = SnapshotAddresses(space: space, blockBytes: blockBytes, table: table, tableCount: tableCount,
                                           touchedBlocks: touchedBlocks, upperCache: upperCache, ownedCopies: ownedCopies,
                                           written: writtenInTransaction, writtenTransaction: writer.map { $0.id } ?? 0)

@@ -174,20 +174,24 @@ package final class UnsafeCommitPageCache {
         precondition(isActive, "An UnsafeCommitPageCache was used after its closure returned; it must not escape withUnsafeCommitPageCache { }")
     }
 
+    /// The position of `key`'s record among the transaction's carried entries, if it has one.
+    private func record<Entry>(_ type: Entry.Type, key: UInt64) -> (key: SnapshotPageCacheStorage.Key, index: Int?) {
+        checkActive()
+        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
+        return (k, transaction.carriedEntries.firstIndex(where: { $0.key == k }))
+    }
+
     /// Removes and returns the entry for `key`: the one an earlier user in this transaction left
     /// with ``keepAfterCommit(_:key:)``, else the one kept for the snapshot this transaction
     /// started from. At most once per key and transaction until it is kept again (a second user
     /// that finds it taken starts empty); nil after ``discard(_:key:)``.
     package func take<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) -> Entry? {
-        checkActive()
-        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
-        if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
-            let found = transaction.carriedEntries[i].entry as? Entry
-            transaction.carriedEntries[i].entry = nil
-            transaction.carriedEntries[i].lost = true
-            return found
+        let (k, index) = record(type, key: key)
+        if let i = index {
+            defer { transaction.carriedEntries[i].entry = nil }
+            return transaction.carriedEntries[i].entry as? Entry
         }
-        transaction.carriedEntries.append((k, nil, true))
+        transaction.carriedEntries.append((k, nil))
         return transaction.environment.snapshotPageCache.take(key: k, snapshot: transaction.id - 1) as? Entry
     }
 
@@ -195,34 +199,24 @@ package final class UnsafeCommitPageCache {
     /// failed or is still at work), or discarded. Then what an earlier user wrote in this
     /// transaction is unknown to the next one, which must not carry addresses over.
     package func isLost<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) -> Bool {
-        checkActive()
-        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
-        return transaction.carriedEntries.first(where: { $0.key == k })?.lost ?? false
+        record(type, key: key).index.map { transaction.carriedEntries[$0].entry == nil } ?? false
     }
 
     /// Leaves `entry` for the snapshot this transaction's commit creates (dropped if it aborts).
     package func keepAfterCommit<Entry: SnapshotPageCacheEntry>(_ entry: Entry, key: UInt64) {
-        checkActive()
-        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(Entry.self), key: key)
-        if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
-            transaction.carriedEntries[i].entry = entry
-            transaction.carriedEntries[i].lost = false
-        } else {
-            transaction.carriedEntries.append((k, entry, false))
-        }
+        let (k, index) = record(Entry.self, key: key)
+        if let i = index { transaction.carriedEntries[i].entry = entry } else { transaction.carriedEntries.append((k, entry)) }
     }
 
     /// Forgets any entry for `key` for the rest of this transaction and after it: for a write to
     /// the values its addresses point to that does not go through the entry's users (later
     /// users of this transaction see ``isLost(_:key:)``).
     package func discard<Entry: SnapshotPageCacheEntry>(_ type: Entry.Type, key: UInt64) {
-        checkActive()
-        let k = SnapshotPageCacheStorage.Key(type: ObjectIdentifier(type), key: key)
-        if let i = transaction.carriedEntries.firstIndex(where: { $0.key == k }) {
+        let (k, index) = record(type, key: key)
+        if let i = index {
             transaction.carriedEntries[i].entry = nil
-            transaction.carriedEntries[i].lost = true
         } else {
-            transaction.carriedEntries.append((k, nil, true))
+            transaction.carriedEntries.append((k, nil))
             _ = transaction.environment.snapshotPageCache.take(key: k, snapshot: transaction.id - 1)
         }
     }

@@ -197,10 +197,9 @@ extension ReadTransaction: Sendable {}
 public final class WriteTransaction: ReadTransaction {
     /// Set when an operation left a value half-written; the commit then refuses.
     var poisonReason: String?
-    /// Snapshot page cache entries to install for this commit's snapshot (nil: taken or
-    /// discarded in this transaction; `lost`: taken and not kept back, or discarded); see
-    /// ``UnsafeCommitPageCache``.
-    var carriedEntries: [(key: SnapshotPageCacheStorage.Key, entry: (any SnapshotPageCacheEntry)?, lost: Bool)] = []
+    /// Snapshot page cache entries to install for this commit's snapshot (nil: taken and not
+    /// kept back, or discarded, in this transaction); see ``UnsafeCommitPageCache``.
+    var carriedEntries: [(key: SnapshotPageCacheStorage.Key, entry: (any SnapshotPageCacheEntry)?)] = []
 
     /// Opens the named database, creating it when `create` is true. A database created here
     /// exists for other transactions only once this one commits.
