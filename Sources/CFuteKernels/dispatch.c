@@ -13,8 +13,9 @@ int fute_kernels_selection = -1;
 int fute_avx2_fma_supported(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const unsigned fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28;
-    if ((c & (fma | osxsave | avx)) != (fma | osxsave | avx)) return 0;
+    const unsigned fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28, f16c = 1u << 29;
+    const unsigned needed = fma | osxsave | avx | f16c;
+    if ((c & needed) != needed) return 0;
     // The OS must save the xmm and ymm state (XCR0 bits 1 and 2), or ymm registers are unusable.
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -36,6 +37,17 @@ void fute_avx2_negated_dot_batch(const float *q, const void *const *v, long n, l
     (void)q; (void)v; (void)n; (void)count; (void)out; __builtin_trap();
 }
 void fute_avx2_unit_cosine_batch(const float *q, const void *const *v, long n, long count, float *out) {
+    (void)q; (void)v; (void)n; (void)count; (void)out; __builtin_trap();
+}
+float fute_avx2_half_l2sq(const float *a, const void *b, long count) { (void)a; (void)b; (void)count; __builtin_trap(); }
+float fute_avx2_half_dot(const float *a, const void *b, long count) { (void)a; (void)b; (void)count; __builtin_trap(); }
+void fute_avx2_half_l2sq_batch(const float *q, const void *const *v, long n, long count, float *out) {
+    (void)q; (void)v; (void)n; (void)count; (void)out; __builtin_trap();
+}
+void fute_avx2_half_negated_dot_batch(const float *q, const void *const *v, long n, long count, float *out) {
+    (void)q; (void)v; (void)n; (void)count; (void)out; __builtin_trap();
+}
+void fute_avx2_half_unit_cosine_batch(const float *q, const void *const *v, long n, long count, float *out) {
     (void)q; (void)v; (void)n; (void)count; (void)out; __builtin_trap();
 }
 #endif

@@ -2,24 +2,31 @@ import Kernels
 
 /// The fixed-size record describing one space's graph, stored in `hnsw_meta` under the space id.
 ///
-/// Layout (little-endian, 64 bytes): magic "HNSW", format version, metric, dimension, m,
+/// Layout (little-endian, 64 bytes): magic "HNSW", format version, metric (from version 3 the
+/// vector encoding in its second byte: 0 float32, 1 float16), dimension, m,
 /// efConstruction, efSearch, seed, nodes per block, node stride, slot high-water mark, entry
 /// slot, entry level (−1 = empty graph), live count (UInt64 in version 1; UInt32 followed by
 /// the layer-0 links pruned since the last reachability walk in version 2).
 ///
 /// Format versions: 1 stores links only; 2 also counts each node's in-links per layer (see
-/// ``NodeLayout``), which deletion and reachability repair use to stay local. A version-1 graph
-/// is read as it is and counted once, on its first write (``LMDBNodeStore/countInDegrees()``).
+/// ``NodeLayout``), which deletion and reachability repair use to stay local; 3 adds the vector
+/// encoding. A version-1 graph is read as it is and counted once, on its first write
+/// (``LMDBNodeStore/countInDegrees()``). A float32 graph is written as version 2, so builds that
+/// predate version 3 still open it; a float16 graph is version 3, which they refuse.
 struct GraphHeader: Equatable {
     static let magic: UInt32 = 0x5753_4E48  // "HNSW" read little-endian
-    /// The version new graphs are written in.
-    static let formatVersion: UInt32 = 2
+    /// The newest version this build reads and writes.
+    static let formatVersion: UInt32 = 3
+    /// The version a graph with in-link counts and `encoding` is written in.
+    static func version(for encoding: VectorEncoding) -> UInt32 { encoding == .float32 ? 2 : 3 }
     static let byteCount = 64
 
-    /// This graph's format version (1 or 2).
-    var version: UInt32 = GraphHeader.formatVersion
-    /// Whether nodes carry their in-link counts (version 2).
+    /// This graph's format version (1 to 3).
+    var version: UInt32
+    /// Whether nodes carry their in-link counts (version 2 and later).
     var countsInDegrees: Bool { version >= 2 }
+    /// How nodes store their vectors (float32 before version 3).
+    var encoding: VectorEncoding
 
     var metric: Metric
     var dimension: Int
@@ -38,8 +45,11 @@ struct GraphHeader: Equatable {
     init(metric: Metric, dimension: Int, parameters: HNSWParameters, pageSize: Int = 4096) {
         self.metric = metric
         self.dimension = dimension
+        self.encoding = parameters.encoding ?? .preferred(for: metric)
+        self.version = GraphHeader.version(for: encoding)
         self.parameters = parameters
-        let layout = NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0)
+        self.parameters.encoding = encoding
+        let layout = NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0, bytesPerComponent: encoding.bytesPerComponent)
         self.stride = layout.stride
         self.nodesPerBlock = NodeLayout.nodesPerBlock(stride: layout.stride, pageSize: pageSize)
         self.slotCount = 0
@@ -48,12 +58,15 @@ struct GraphHeader: Equatable {
         self.liveCount = 0
     }
 
-    var layout: NodeLayout { NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0) }
+    var layout: NodeLayout {
+        NodeLayout(dimension: dimension, maxLinks0: parameters.maxLinksLayer0, bytesPerComponent: encoding.bytesPerComponent)
+    }
 
     func encoded() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: GraphHeader.byteCount)
         out.withUnsafeMutableBytes { p in
-            let metricCode: UInt32 = metric == .l2 ? 0 : (metric == .ip ? 1 : 2)
+            var metricCode: UInt32 = metric == .l2 ? 0 : (metric == .ip ? 1 : 2)
+            if version >= 3 { metricCode |= (encoding == .float32 ? 0 : 1) << 8 }
             p.storeBytes(of: GraphHeader.magic.littleEndian, toByteOffset: 0, as: UInt32.self)
             p.storeBytes(of: version.littleEndian, toByteOffset: 4, as: UInt32.self)
             p.storeBytes(of: metricCode.littleEndian, toByteOffset: 8, as: UInt32.self)
@@ -87,15 +100,22 @@ struct GraphHeader: Equatable {
             throw IndexError(.corrupted, "the HNSW graph has format version \(u32(4)), this build reads 1 to \(GraphHeader.formatVersion); rebuild the index")
         }
         version = u32(4)
-        switch u32(8) {
+        let codes = u32(8)
+        switch version >= 3 ? codes & 0xFF : codes {
         case 0: metric = .l2
         case 1: metric = .ip
         case 2: metric = .cosine
-        default: throw IndexError(.corrupted, "the HNSW header names unknown metric code \(u32(8))")
+        default: throw IndexError(.corrupted, "the HNSW header names unknown metric code \(codes)")
+        }
+        switch version >= 3 ? codes >> 8 : 0 {
+        case 0: encoding = .float32
+        case 1: encoding = .float16
+        default: throw IndexError(.corrupted, "the HNSW header names unknown vector encoding \(codes >> 8)")
         }
         dimension = Int(u32(12))
         parameters = HNSWParameters(m: Int(u32(16)), efConstruction: Int(u32(20)), efSearch: Int(u32(24)),
-                                    seed: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
+                                    seed: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 32, as: UInt64.self)),
+                                    encoding: encoding)
         nodesPerBlock = Int(u32(28))
         stride = Int(u32(40))
         slotCount = Int(u32(44))
@@ -121,8 +141,8 @@ struct GraphHeader: Equatable {
 /// 4   UInt32 number of layer-0 links
 /// 8   UInt64 key
 /// 16  UInt32 × 2M layer-0 links
-/// …   Float × dimension (the vector, right after its links: one neighbourhood visit touches
-///     one record)
+/// …   Float or Float16 × dimension (the vector in the graph's ``VectorEncoding``, right after
+///     its links: one neighbourhood visit touches one record)
 /// ```
 /// The stride is rounded up to 16 bytes. Upper-layer links (1/M of nodes) live elsewhere, in
 /// records of `level × (1 + M)` UInt32: per layer a count word (links in the low 16 bits; from
@@ -139,9 +159,12 @@ struct NodeLayout {
     static let inDegreeLimitUpper: UInt32 = 0xFFFF
     let dimension: Int
     let maxLinks0: Int
+    /// 4 (float32) or 2 (float16).
+    var bytesPerComponent = 4
     static let linksOffset = 16
     var vectorOffset: Int { NodeLayout.linksOffset + 4 * maxLinks0 }
-    var stride: Int { (vectorOffset + 4 * dimension + 15) & ~15 }
+    var vectorBytes: Int { bytesPerComponent * dimension }
+    var stride: Int { (vectorOffset + vectorBytes + 15) & ~15 }
 
     /// As many nodes as fill one LMDB overflow page (`pageSize` minus LMDB's 16-byte page
     /// header); a node larger than that gets a block of its own.

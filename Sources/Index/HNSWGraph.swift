@@ -35,8 +35,9 @@ public struct HNSWGraph: Sendable {
         guard dimension > 0 else { throw IndexError(.invalidVector, "dimension must be positive, got \(dimension)") }
         let dbs = try HNSWDatabases(creatingIn: txn)
         if var header = try HNSWGraph.loadHeader(spaceID: spaceID, dbs: dbs, in: txn) {
-            guard header.dimension == dimension, header.metric == metric, header.parameters.m == parameters.m else {
-                throw IndexError(.mismatch, "space \(spaceID) has a graph of dimension \(header.dimension), metric \(header.metric), m \(header.parameters.m); asked for \(dimension), \(metric), m \(parameters.m). Drop and rebuild the index to change them")
+            guard header.dimension == dimension, header.metric == metric, header.parameters.m == parameters.m,
+                  parameters.encoding == nil || parameters.encoding == header.encoding else {
+                throw IndexError(.mismatch, "space \(spaceID) has a graph of dimension \(header.dimension), metric \(header.metric), m \(header.parameters.m), encoding \(header.encoding.rawValue); asked for \(dimension), \(metric), m \(parameters.m)\(parameters.encoding.map { ", encoding \($0.rawValue)" } ?? ""). Drop and rebuild the index to change them")
             }
             if header.parameters.efConstruction != parameters.efConstruction || header.parameters.efSearch != parameters.efSearch {
                 header.parameters.efConstruction = parameters.efConstruction
@@ -228,6 +229,7 @@ public final class HNSWWriter {
     public func insert(key: UInt64, vector: [Float]) throws {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         try checkVector(vector, dimension: store.dimension)
+        try vector.withUnsafeBufferPointer { try checkEncodable($0, encoding: store.header.encoding, metric: store.metric) }
         inserted = true
         if try store.slot(forKey: key) != nil { try algorithm.remove(key: key) }
         try vector.withUnsafeBufferPointer { v in
@@ -240,6 +242,7 @@ public final class HNSWWriter {
         precondition(isValid, "an HNSWWriter was used after its closure returned")
         let d = store.dimension
         guard rows.count % d == 0, let base = rows.baseAddress else { return }
+        try checkEncodable(rows, encoding: store.header.encoding, metric: store.metric)
         inserted = true
         for i in 0..<(rows.count / d) {
             let key = firstKey + UInt64(i)

@@ -144,7 +144,7 @@ final class LMDBNodeStore: HNSWNodeStore {
         self.stride = header.stride
         self.nodesPerBlock = header.nodesPerBlock
         self.divisionMagic = header.nodesPerBlock > 1 ? UInt64.max / UInt64(header.nodesPerBlock) + 1 : 0
-        self.prefetchBytes = min(prefetchLimit, 4 * header.dimension)
+        self.prefetchBytes = min(prefetchLimit, header.layout.vectorBytes)
         self.carriesAddresses = carrying && txn is WriteTransaction
         // A read transaction sees one committed snapshot: adopt the addresses an earlier reader
         // of the same snapshot looked up (lent by the environment's snapshot page cache). A write
@@ -294,12 +294,21 @@ final class LMDBNodeStore: HNSWNodeStore {
 
     @inline(__always)
     func distance(_ query: UnsafePointer<Float>, to slot: UInt32) throws -> Float {
-        let v = (try record(slot) + layout.vectorOffset).assumingMemoryBound(to: Float.self)
-        return storedDistance(header.metric, query, v, count: header.dimension)
+        let v = try record(slot) + layout.vectorOffset
+        if header.encoding == .float16 { return storedHalfDistance(header.metric, query, v, count: header.dimension) }
+        return storedDistance(header.metric, query, v.assumingMemoryBound(to: Float.self), count: header.dimension)
     }
 
+    /// Lends the vector of `slot` as floats: in place for a float32 graph, decoded into a
+    /// temporary (on the stack when small) for a float16 one.
     func withVector<R>(of slot: UInt32, _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
-        try body((try record(slot) + layout.vectorOffset).assumingMemoryBound(to: Float.self))
+        let v = try record(slot) + layout.vectorOffset
+        guard header.encoding == .float16 else { return try body(v.assumingMemoryBound(to: Float.self)) }
+        return try withUnsafeTemporaryAllocation(of: Float.self, capacity: header.dimension) { buffer in
+            let floats = buffer.baseAddress!  // safe: the dimension is positive
+            Distance.decodeHalves(v, into: floats, count: header.dimension)
+            return try body(UnsafePointer(floats))
+        }
     }
 
     @inline(__always)
@@ -387,7 +396,10 @@ final class LMDBNodeStore: HNSWNodeStore {
         r.storeBytes(of: UInt32(level + 1), as: UInt32.self)
         r.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
         r.storeBytes(of: key, toByteOffset: 8, as: UInt64.self)
-        (r + layout.vectorOffset).copyMemory(from: vector, byteCount: 4 * header.dimension)
+        switch header.encoding {
+        case .float32: (r + layout.vectorOffset).copyMemory(from: vector, byteCount: 4 * header.dimension)
+        case .float16: Distance.encodeHalves(vector, into: r + layout.vectorOffset, count: header.dimension)
+        }
         pendingUpper[chosen] = level > 0 ? [UInt32](repeating: 0, count: level * (1 + maxLinks)) : .some(nil)
         pendingKeys[key] = chosen
         header.liveCount += 1
@@ -494,7 +506,7 @@ final class LMDBNodeStore: HNSWNodeStore {
     /// on the first write to a graph of the earlier format).
     func countInDegrees() throws {
         guard !header.countsInDegrees else { return }
-        header.version = GraphHeader.formatVersion
+        header.version = GraphHeader.version(for: header.encoding)
         headerDirty = true
         for s in try liveSlots() {
             for layer in 0...(try level(of: s)) {

@@ -22,9 +22,10 @@ import Kernels
 // inlined into Index, which is built with the same flags as Kernels (FUTE_NATIVE gives both
 // `-mfma` and `FUTE_FMA`; without it both use multiply + add).
 
-/// A distance between a prepared query and a stored vector, for the specialised loop.
+/// A distance between a prepared query and a stored vector (at `b`, in the graph's
+/// ``VectorEncoding``), for the specialised loop.
 protocol StoredKernel {
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float
     /// `out[j] = distance(query, vectors[j])` for j in 0..<n.
     static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
                           count: Int, into out: UnsafeMutablePointer<Float>)
@@ -35,32 +36,62 @@ extension StoredKernel {
     static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
                           count: Int, into out: UnsafeMutablePointer<Float>) {
         for j in 0..<n {
-            out[j] = distance(query, vectors[j].assumingMemoryBound(to: Float.self), count: count)
+            out[j] = distance(query, vectors[j], count: count)
         }
     }
 }
 
-/// The kernels one search runs with: the metric, and the variant ``KernelVariant/active`` names.
+/// One piece of work generic over the kernel: ``StoredKernelChoice/run(_:)`` calls it with the
+/// kernel type it chose, so each entry point below names its work once, not once per kernel.
+protocol KernelTask {
+    associatedtype Result
+    func run<K: StoredKernel>(_ kernel: K.Type) throws -> Result
+}
+
+/// The kernels one search runs with: the metric, the graph's vector encoding, and the variant
+/// ``KernelVariant/active`` names.
 enum StoredKernelChoice {
     case l2, ip, cosine
     case avx2L2, avx2IP, avx2Cosine
+    case halfL2, halfIP, halfCosine
+    case avx2HalfL2, avx2HalfIP, avx2HalfCosine
 
     @inline(__always)
-    init(_ metric: Metric) {
+    init(_ header: GraphHeader) {
+        let half = header.encoding == .float16
         #if !FUTE_FMA
         if fute_kernels_use_avx2() != 0 {
-            switch metric {
-            case .l2: self = .avx2L2
-            case .ip: self = .avx2IP
-            case .cosine: self = .avx2Cosine
+            switch header.metric {
+            case .l2: self = half ? .avx2HalfL2 : .avx2L2
+            case .ip: self = half ? .avx2HalfIP : .avx2IP
+            case .cosine: self = half ? .avx2HalfCosine : .avx2Cosine
             }
             return
         }
         #endif
-        switch metric {
-        case .l2: self = .l2
-        case .ip: self = .ip
-        case .cosine: self = .cosine
+        switch header.metric {
+        case .l2: self = half ? .halfL2 : .l2
+        case .ip: self = half ? .halfIP : .ip
+        case .cosine: self = half ? .halfCosine : .cosine
+        }
+    }
+
+    /// Runs `task` specialised for this choice's kernel.
+    @inline(__always)
+    func run<T: KernelTask>(_ task: T) throws -> T.Result {
+        switch self {
+        case .l2: return try task.run(InlineL2.self)
+        case .ip: return try task.run(InlineIP.self)
+        case .cosine: return try task.run(InlineCosine.self)
+        case .avx2L2: return try task.run(AVX2L2.self)
+        case .avx2IP: return try task.run(AVX2IP.self)
+        case .avx2Cosine: return try task.run(AVX2Cosine.self)
+        case .halfL2: return try task.run(HalfL2.self)
+        case .halfIP: return try task.run(HalfIP.self)
+        case .halfCosine: return try task.run(HalfCosine.self)
+        case .avx2HalfL2: return try task.run(AVX2HalfL2.self)
+        case .avx2HalfIP: return try task.run(AVX2HalfIP.self)
+        case .avx2HalfCosine: return try task.run(AVX2HalfCosine.self)
         }
     }
 }
@@ -90,7 +121,8 @@ private func reduce8(_ a: SIMD8<Float>) -> Float {
 /// Squared L2, the same operation order as `SIMDKernels.l2Squared` (the bits of the portable ``Distance``).
 enum InlineL2: StoredKernel {
     @inline(__always)
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    static func distance(_ a: UnsafePointer<Float>, _ stored: UnsafeRawPointer, count: Int) -> Float {
+        let b = stored.assumingMemoryBound(to: Float.self)
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
         var i = 0
         while i &+ 32 <= count {
@@ -144,16 +176,16 @@ private func inlineDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, cou
 /// `−a·b` (metric ip).
 enum InlineIP: StoredKernel {
     @inline(__always)
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        -inlineDot(a, b, count: count)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        -inlineDot(a, b.assumingMemoryBound(to: Float.self), count: count)
     }
 }
 
 /// `1 − a·b` clamped to [0, 2] on unit vectors (metric cosine; see ``storedDistance``).
 enum InlineCosine: StoredKernel {
     @inline(__always)
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        min(max(1 - inlineDot(a, b, count: count), 0), 2)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        min(max(1 - inlineDot(a, b.assumingMemoryBound(to: Float.self), count: count), 0), 2)
     }
 }
 
@@ -167,8 +199,8 @@ private func vectorList(_ p: UnsafeMutablePointer<UnsafeRawPointer>) -> UnsafePo
 /// Squared L2 (AVX2+FMA), bit-for-bit ``Distance/l2Squared(_:_:count:)`` when that runs AVX2.
 enum AVX2L2: StoredKernel {
     @inline(__always)
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        fute_avx2_l2sq(a, b, count)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        fute_avx2_l2sq(a, b.assumingMemoryBound(to: Float.self), count)
     }
     @inline(__always)
     static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
@@ -180,8 +212,8 @@ enum AVX2L2: StoredKernel {
 /// `−a·b` (AVX2+FMA).
 enum AVX2IP: StoredKernel {
     @inline(__always)
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        -fute_avx2_dot(a, b, count)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        -fute_avx2_dot(a, b.assumingMemoryBound(to: Float.self), count)
     }
     @inline(__always)
     static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
@@ -193,13 +225,77 @@ enum AVX2IP: StoredKernel {
 /// `1 − a·b` clamped to [0, 2] on unit vectors (AVX2+FMA).
 enum AVX2Cosine: StoredKernel {
     @inline(__always)
-    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        min(max(1 - fute_avx2_dot(a, b, count), 0), 2)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        min(max(1 - fute_avx2_dot(a, b.assumingMemoryBound(to: Float.self), count), 0), 2)
     }
     @inline(__always)
     static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
                           count: Int, into out: UnsafeMutablePointer<Float>) {
         fute_avx2_unit_cosine_batch(query, vectorList(vectors), n, count, out)
+    }
+}
+
+/// Half-precision stored vectors, portable build: one call per distance into Kernels (not
+/// inlined; the AVX2 build below is the fast path, this one serves CPUs without AVX2+FMA+F16C).
+enum HalfL2: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        Distance.halfL2Squared(a, b, count: count)
+    }
+}
+
+/// `−a·b`, halves stored (portable).
+enum HalfIP: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        -Distance.halfDot(a, b, count: count)
+    }
+}
+
+/// `1 − a·b` clamped to [0, 2], halves stored (portable).
+enum HalfCosine: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        min(max(1 - Distance.halfDot(a, b, count: count), 0), 2)
+    }
+}
+
+/// Squared L2, halves stored (AVX2+FMA+F16C).
+enum AVX2HalfL2: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        fute_avx2_half_l2sq(a, b, count)
+    }
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        fute_avx2_half_l2sq_batch(query, vectorList(vectors), n, count, out)
+    }
+}
+
+/// `−a·b`, halves stored (AVX2+FMA+F16C).
+enum AVX2HalfIP: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        -fute_avx2_half_dot(a, b, count)
+    }
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        fute_avx2_half_negated_dot_batch(query, vectorList(vectors), n, count, out)
+    }
+}
+
+/// `1 − a·b` clamped to [0, 2], halves stored (AVX2+FMA+F16C).
+enum AVX2HalfCosine: StoredKernel {
+    @inline(__always)
+    static func distance(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        min(max(1 - fute_avx2_half_dot(a, b, count), 0), 2)
+    }
+    @inline(__always)
+    static func distances(_ query: UnsafePointer<Float>, _ vectors: UnsafeMutablePointer<UnsafeRawPointer>, _ n: Int,
+                          count: Int, into out: UnsafeMutablePointer<Float>) {
+        fute_avx2_half_unit_cosine_batch(query, vectorList(vectors), n, count, out)
     }
 }
 
@@ -390,30 +486,27 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
     /// layer-0 beam search of width `ef`. Returns up to `ef` nearest (slot, distance),
     /// ascending. Links to slots at or beyond the slot count (damage) are never followed.
     func searchUnfiltered(_ query: UnsafePointer<Float>, ef: Int, keep: Int? = nil, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
-        let keep = keep ?? ef
-        switch StoredKernelChoice(header.metric) {
-        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep, scratch: scratch)
-        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep, scratch: scratch)
-        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep, scratch: scratch)
-        case .avx2L2: return try searchUnfiltered(AVX2L2.self, query, ef: ef, keep: keep, scratch: scratch)
-        case .avx2IP: return try searchUnfiltered(AVX2IP.self, query, ef: ef, keep: keep, scratch: scratch)
-        case .avx2Cosine: return try searchUnfiltered(AVX2Cosine.self, query, ef: ef, keep: keep, scratch: scratch)
+        struct Task: KernelTask {
+            let store: LMDBNodeStore, query: UnsafePointer<Float>, ef: Int, keep: Int, scratch: LayerZeroScratch
+            func run<K: StoredKernel>(_ kernel: K.Type) throws -> [(slot: UInt32, distance: Float)] {
+                try store.searchUnfiltered(K.self, query, ef: ef, keep: keep, scratch: scratch)
+            }
         }
+        return try StoredKernelChoice(header).run(Task(store: self, query: query, ef: ef, keep: keep ?? ef, scratch: scratch))
     }
 
     /// The same with a filter: results restricted to nodes whose key `isIncluded` accepts, the
     /// graph still traversed through the others (the generic loop's filtered semantics).
     func searchFiltered(_ query: UnsafePointer<Float>, ef: Int, keep: Int, isIncluded: @escaping (UInt64) -> Bool,
                         scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
-        let filter = KeysAccepted(store: self, isIncluded: isIncluded)
-        switch StoredKernelChoice(header.metric) {
-        case .l2: return try searchUnfiltered(InlineL2.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
-        case .ip: return try searchUnfiltered(InlineIP.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
-        case .cosine: return try searchUnfiltered(InlineCosine.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
-        case .avx2L2: return try searchUnfiltered(AVX2L2.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
-        case .avx2IP: return try searchUnfiltered(AVX2IP.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
-        case .avx2Cosine: return try searchUnfiltered(AVX2Cosine.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+        struct Task: KernelTask {
+            let store: LMDBNodeStore, query: UnsafePointer<Float>, ef: Int, keep: Int, filter: KeysAccepted, scratch: LayerZeroScratch
+            func run<K: StoredKernel>(_ kernel: K.Type) throws -> [(slot: UInt32, distance: Float)] {
+                try store.searchUnfiltered(K.self, query, ef: ef, keep: keep, filter: filter, scratch: scratch)
+            }
         }
+        let filter = KeysAccepted(store: self, isIncluded: isIncluded)
+        return try StoredKernelChoice(header).run(Task(store: self, query: query, ef: ef, keep: keep, filter: filter, scratch: scratch))
     }
 
     func searchUnfiltered<K: StoredKernel, F: SlotFilter>(_ kernel: K.Type, _ query: UnsafePointer<Float>, ef: Int, keep: Int,
@@ -425,43 +518,35 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
             throw IndexError(.corrupted, "the entry point \(entry) is beyond the graph (\(header.slotCount) slots); rebuild the index")
         }
         let at = addressing()
-        let entryDistance = K.distance(query, (try at.record(entry, self) + layout.vectorOffset).assumingMemoryBound(to: Float.self),
-                                       count: header.dimension)
+        let entryDistance = K.distance(query, try at.record(entry, self) + layout.vectorOffset, count: header.dimension)
         let (start, startDistance) = try descend(K.self, query, from: entry, distance: entryDistance, top: header.entryLevel, to: 0, at)
         return try beamSearch(K.self, query, entry: start, entryDistance: startDistance, ef: ef, keep: keep, layer: 0,
                               filter: filter, scratch: scratch, at)
     }
 
     func descend(_ query: UnsafePointer<Float>, from entry: UInt32, distance: Float, top: Int, to layer: Int) throws -> (UInt32, Float) {
-        let at = addressing()
-        switch StoredKernelChoice(header.metric) {
-        case .l2: return try descend(InlineL2.self, query, from: entry, distance: distance, top: top, to: layer, at)
-        case .ip: return try descend(InlineIP.self, query, from: entry, distance: distance, top: top, to: layer, at)
-        case .cosine: return try descend(InlineCosine.self, query, from: entry, distance: distance, top: top, to: layer, at)
-        case .avx2L2: return try descend(AVX2L2.self, query, from: entry, distance: distance, top: top, to: layer, at)
-        case .avx2IP: return try descend(AVX2IP.self, query, from: entry, distance: distance, top: top, to: layer, at)
-        case .avx2Cosine: return try descend(AVX2Cosine.self, query, from: entry, distance: distance, top: top, to: layer, at)
+        struct Task: KernelTask {
+            let store: LMDBNodeStore, query: UnsafePointer<Float>, entry: UInt32, distance: Float, top: Int, layer: Int, at: RecordAddressing
+            func run<K: StoredKernel>(_ kernel: K.Type) throws -> (UInt32, Float) {
+                try store.descend(K.self, query, from: entry, distance: distance, top: top, to: layer, at)
+            }
         }
+        return try StoredKernelChoice(header).run(Task(store: self, query: query, entry: entry, distance: distance, top: top, layer: layer,
+                                                       at: addressing()))
     }
 
     func searchLayer(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int,
                      excluding: UInt32, scratch: LayerZeroScratch) throws -> [(slot: UInt32, distance: Float)] {
-        let at = addressing()
-        let filter = AllBut(slot: excluding)
-        switch StoredKernelChoice(header.metric) {
-        case .l2: return try beamSearch(InlineL2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                        filter: filter, scratch: scratch, at)
-        case .ip: return try beamSearch(InlineIP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                        filter: filter, scratch: scratch, at)
-        case .cosine: return try beamSearch(InlineCosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                            filter: filter, scratch: scratch, at)
-        case .avx2L2: return try beamSearch(AVX2L2.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                            filter: filter, scratch: scratch, at)
-        case .avx2IP: return try beamSearch(AVX2IP.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                            filter: filter, scratch: scratch, at)
-        case .avx2Cosine: return try beamSearch(AVX2Cosine.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
-                                                filter: filter, scratch: scratch, at)
+        struct Task: KernelTask {
+            let store: LMDBNodeStore, query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, ef: Int, layer: Int
+            let filter: AllBut, scratch: LayerZeroScratch, at: RecordAddressing
+            func run<K: StoredKernel>(_ kernel: K.Type) throws -> [(slot: UInt32, distance: Float)] {
+                try store.beamSearch(K.self, query, entry: entry, entryDistance: entryDistance, ef: ef, keep: ef, layer: layer,
+                                     filter: filter, scratch: scratch, at)
+            }
         }
+        return try StoredKernelChoice(header).run(Task(store: self, query: query, entry: entry, entryDistance: entryDistance, ef: ef,
+                                                       layer: layer, filter: AllBut(slot: excluding), scratch: scratch, at: addressing()))
     }
 
     func everyNodeReachable(from entry: UInt32, scratch: LayerZeroScratch) throws -> Bool {
@@ -508,8 +593,7 @@ extension LMDBNodeStore: SpecialisedLayerSearch {
                 changed = false
                 try withNeighbors(of: entry, layer: layer) { links in
                     for n in links where Int(n) < slotCount {
-                        let v = (try at.record(n, self) + vectorOffset).assumingMemoryBound(to: Float.self)
-                        let d = K.distance(query, v, count: dimension)
+                        let d = K.distance(query, try at.record(n, self) + vectorOffset, count: dimension)
                         if d < entryDistance {
                             entryDistance = d
                             entry = n

@@ -94,6 +94,16 @@ func storedDistance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePoin
     }
 }
 
+/// ``storedDistance(_:_:_:count:)`` with `b` stored as `count` halves (a float16 graph).
+@inline(__always)
+func storedHalfDistance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+    switch metric {
+    case .l2: return Distance.halfL2Squared(a, b, count: count)
+    case .ip: return -Distance.halfDot(a, b, count: count)
+    case .cosine: return min(max(1 - Distance.halfDot(a, b, count: count), 0), 2)
+    }
+}
+
 /// Lends `vector` as the graph wants it: normalised for cosine, as is otherwise.
 @inline(__always)
 func withPrepared<R>(_ vector: UnsafePointer<Float>, dimension: Int, metric: Metric, _ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {

@@ -48,9 +48,57 @@ public enum Distance {
         return SIMDKernels.cosineDistance(a, b, count: count)
     }
 
+    // MARK: - Half-precision stored vectors (IEEE binary16; the query stays Float)
+
+    /// Squared L2 distance between `a` and `count` halves at `b` (any alignment).
+    package static func halfL2Squared(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        #if !FUTE_FMA
+        if fute_kernels_use_avx2() != 0 { return fute_avx2_half_l2sq(a, b, count) }
+        #endif
+        return SIMDKernels.halfL2Squared(a, b, count: count)
+    }
+
+    /// Inner product of `a` and `count` halves at `b` (any alignment).
+    package static func halfDot(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        #if !FUTE_FMA
+        if fute_kernels_use_avx2() != 0 { return fute_avx2_half_dot(a, b, count) }
+        #endif
+        return SIMDKernels.halfDot(a, b, count: count)
+    }
+
+    /// Writes `count` floats as halves (round to nearest even; beyond ±65,504 they become
+    /// infinities, so callers check the range first: ``halfRange``).
+    package static func encodeHalves(_ source: UnsafePointer<Float>, into target: UnsafeMutableRawPointer, count: Int) {
+        for i in 0..<count {
+            target.storeBytes(of: Float16(source[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self)
+        }
+    }
+
+    /// Reads `count` halves (any alignment) as floats, exactly.
+    package static func decodeHalves(_ source: UnsafeRawPointer, into target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            UnsafeMutableRawPointer(target + i).storeBytes(of: SIMDKernels.loadHalves(source, i), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            target[i] = SIMDKernels.loadHalf(source, i)
+            i += 1
+        }
+    }
+
+    /// The largest magnitude a half holds (finite): 65,504.
+    package static let halfRange: Float = 65_504
+
     /// The portable build of the kernels, whatever ``KernelVariant/active`` says (tests compare
     /// the variants with it).
     enum Portable {
+        static func halfL2Squared(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+            SIMDKernels.halfL2Squared(a, b, count: count)
+        }
+        static func halfDot(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+            SIMDKernels.halfDot(a, b, count: count)
+        }
         static func l2Squared(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
             SIMDKernels.l2Squared(a, b, count: count)
         }

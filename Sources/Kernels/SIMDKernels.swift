@@ -8,7 +8,7 @@
 //   has AVX2 and FMA (see ``KernelVariant``).
 //
 // So it must stay self-contained (no other Kernels declaration, no generics, no arrays, nothing
-// that calls the Swift runtime): pointers, Ints, Floats and SIMD8<Float> only. After editing it,
+// that calls the Swift runtime): pointers, Ints, Floats, Float16 and SIMD8 vectors only. After editing it,
 // run Tools/generate-avx2-kernels.sh; KernelsTests fails while the assembly is stale.
 //
 // Each kernel keeps four `SIMD8<Float>` accumulators (32 floats per step, enough independent
@@ -167,6 +167,130 @@ enum SIMDKernels {
         var j = 0
         while j < n {
             out[j] = min(max(1 - dot(query, vectors[j].assumingMemoryBound(to: Float.self), count: count), 0), 2)
+            j &+= 1
+        }
+    }
+
+    // MARK: - Half precision: stored vectors of IEEE binary16 components, queries in Float
+
+    /// The float values of the 8 halves at `p + 2·index` (unaligned). The AVX2 build converts with
+    /// F16C (`vcvtph2ps`, one instruction); the portable build with integer lanes (exact for every
+    /// half: zeros, subnormals, infinities and NaNs), because `Float(Float16)` without F16C is a
+    /// library call per lane.
+    @inline(__always)
+    static func loadHalves(_ p: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
+        #if FUTE_FMA
+        return SIMD8<Float>(p.loadUnaligned(fromByteOffset: index &* 2, as: SIMD8<Float16>.self))
+        #else
+        let h = SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: index &* 2, as: SIMD8<UInt16>.self))
+        let shiftedExponent: UInt32 = 0x7C00 &<< 13
+        var bits = (h & 0x7FFF) &<< 13  // exponent and mantissa in the float's places
+        let exponent = bits & shiftedExponent
+        bits &+= (127 - 15) &<< 23  // rebias
+        bits = bits.replacing(with: bits &+ ((128 - 16) &<< 23), where: exponent .== shiftedExponent)  // Inf, NaN
+        // Subnormal or zero: let the FPU normalise (value = (bits + 2^23) as float − 2^−14).
+        let subnormal = unsafeBitCast(bits &+ (1 &<< 23), to: SIMD8<Float>.self) - Float(bitPattern: 113 &<< 23)
+        bits = bits.replacing(with: unsafeBitCast(subnormal, to: SIMD8<UInt32>.self), where: exponent .== 0)
+        return unsafeBitCast(bits | ((h & 0x8000) &<< 16), to: SIMD8<Float>.self)
+        #endif
+    }
+
+    /// The float value of the half at `p + 2·index` (scalar tails; same conversions as ``loadHalves``).
+    @inline(__always)
+    static func loadHalf(_ p: UnsafeRawPointer, _ index: Int) -> Float {
+        #if FUTE_FMA
+        return Float(p.loadUnaligned(fromByteOffset: index &* 2, as: Float16.self))
+        #else
+        let h = UInt32(p.loadUnaligned(fromByteOffset: index &* 2, as: UInt16.self))
+        let exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF
+        let sign: Float = h & 0x8000 != 0 ? -1 : 1
+        if exponent == 0x1F { return mantissa == 0 ? sign * .infinity : .nan }
+        if exponent == 0 { return sign * Float(mantissa) * 0x1p-24 }
+        return Float(bitPattern: ((h & 0x8000) << 16) | ((exponent + 112) << 23) | (mantissa << 13))
+        #endif
+    }
+
+    /// `Σ (aᵢ − bᵢ)²` with `b` in halves.
+    @inline(__always)
+    static func halfL2Squared(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            let d0 = load(a, i) - loadHalves(b, i)
+            let d1 = load(a, i &+ 8) - loadHalves(b, i &+ 8)
+            let d2 = load(a, i &+ 16) - loadHalves(b, i &+ 16)
+            let d3 = load(a, i &+ 24) - loadHalves(b, i &+ 24)
+            s0 = madd(s0, d0, d0); s1 = madd(s1, d1, d1)
+            s2 = madd(s2, d2, d2); s3 = madd(s3, d3, d3)
+            i &+= 32
+        }
+        while i &+ 8 <= count {
+            let d = load(a, i) - loadHalves(b, i)
+            s0 = madd(s0, d, d)
+            i &+= 8
+        }
+        var sum = reduce((s0 + s1) + (s2 + s3))
+        while i < count {
+            let d = a[i] - loadHalf(b, i)
+            sum += d * d
+            i &+= 1
+        }
+        return sum
+    }
+
+    /// `Σ aᵢbᵢ` with `b` in halves.
+    @inline(__always)
+    static func halfDot(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            s0 = madd(s0, load(a, i), loadHalves(b, i))
+            s1 = madd(s1, load(a, i &+ 8), loadHalves(b, i &+ 8))
+            s2 = madd(s2, load(a, i &+ 16), loadHalves(b, i &+ 16))
+            s3 = madd(s3, load(a, i &+ 24), loadHalves(b, i &+ 24))
+            i &+= 32
+        }
+        while i &+ 8 <= count {
+            s0 = madd(s0, load(a, i), loadHalves(b, i))
+            i &+= 8
+        }
+        var sum = reduce((s0 + s1) + (s2 + s3))
+        while i < count {
+            sum += a[i] * loadHalf(b, i)
+            i &+= 1
+        }
+        return sum
+    }
+
+    /// `out[j] = halfL2Squared(query, vectors[j])` for j in 0..<n.
+    @inline(__always)
+    static func halfL2SquaredBatch(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<UnsafeRawPointer>, _ n: Int,
+                                   count: Int, _ out: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j < n {
+            out[j] = halfL2Squared(query, vectors[j], count: count)
+            j &+= 1
+        }
+    }
+
+    /// `out[j] = −halfDot(query, vectors[j])` (metric ip).
+    @inline(__always)
+    static func halfNegatedDotBatch(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<UnsafeRawPointer>, _ n: Int,
+                                    count: Int, _ out: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j < n {
+            out[j] = -halfDot(query, vectors[j], count: count)
+            j &+= 1
+        }
+    }
+
+    /// `out[j] = 1 − halfDot(query, vectors[j])` clamped to [0, 2] (cosine on unit vectors).
+    @inline(__always)
+    static func halfUnitCosineBatch(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<UnsafeRawPointer>, _ n: Int,
+                                    count: Int, _ out: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j < n {
+            out[j] = min(max(1 - halfDot(query, vectors[j], count: count), 0), 2)
             j &+= 1
         }
     }

@@ -221,7 +221,7 @@ final class LocalRepairTests: XCTestCase {
         }
         try env.read { txn in
             let graph = try HNSWGraph(spaceID: 2, in: txn)
-            XCTAssertEqual(try HNSWGraph.loadHeader(spaceID: 2, dbs: graph.databases, in: txn)?.version, GraphHeader.formatVersion)
+            XCTAssertEqual(try HNSWGraph.loadHeader(spaceID: 2, dbs: graph.databases, in: txn)?.version, GraphHeader.version(for: .float32))
             XCTAssertNotNil(try graph.makeStore(in: txn).inDegree(of: 1, layer: 0))
             // The checker compares every stored count with the links pointing at the node.
             XCTAssertEqual(try graph.checkInvariants(expectedKeys: Set(items.keys), in: txn), [])

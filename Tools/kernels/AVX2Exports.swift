@@ -38,3 +38,31 @@ func fute_avx2_unit_cosine_batch(_ query: UnsafePointer<Float>, _ vectors: Unsaf
                                  _ count: Int, _ out: UnsafeMutablePointer<Float>) {
     SIMDKernels.unitCosineBatch(query, vectors, n, count: count, out)
 }
+
+@_cdecl("fute_avx2_half_l2sq")
+func fute_avx2_half_l2sq(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, _ count: Int) -> Float {
+    SIMDKernels.halfL2Squared(a, b, count: count)
+}
+
+@_cdecl("fute_avx2_half_dot")
+func fute_avx2_half_dot(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, _ count: Int) -> Float {
+    SIMDKernels.halfDot(a, b, count: count)
+}
+
+@_cdecl("fute_avx2_half_l2sq_batch")
+func fute_avx2_half_l2sq_batch(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<UnsafeRawPointer>, _ n: Int,
+                               _ count: Int, _ out: UnsafeMutablePointer<Float>) {
+    SIMDKernels.halfL2SquaredBatch(query, vectors, n, count: count, out)
+}
+
+@_cdecl("fute_avx2_half_negated_dot_batch")
+func fute_avx2_half_negated_dot_batch(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<UnsafeRawPointer>, _ n: Int,
+                                      _ count: Int, _ out: UnsafeMutablePointer<Float>) {
+    SIMDKernels.halfNegatedDotBatch(query, vectors, n, count: count, out)
+}
+
+@_cdecl("fute_avx2_half_unit_cosine_batch")
+func fute_avx2_half_unit_cosine_batch(_ query: UnsafePointer<Float>, _ vectors: UnsafePointer<UnsafeRawPointer>, _ n: Int,
+                                      _ count: Int, _ out: UnsafeMutablePointer<Float>) {
+    SIMDKernels.halfUnitCosineBatch(query, vectors, n, count: count, out)
+}

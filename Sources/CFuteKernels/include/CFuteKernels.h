@@ -11,7 +11,7 @@
  */
 
 /* 1 when the AVX2+FMA kernels are compiled in (x86-64 Linux) and this CPU and OS can run them
- * (CPUID: AVX, AVX2, FMA, OSXSAVE; XGETBV: the OS saves the ymm registers). */
+ * (CPUID: AVX, AVX2, FMA, F16C, OSXSAVE; XGETBV: the OS saves the ymm registers). */
 int fute_avx2_fma_supported(void);
 
 /* The choice made at the first call of fute_kernels_use_avx2(): -1 not made yet, 0 portable,
@@ -46,5 +46,13 @@ float fute_avx2_cosine_distance(const float *a, const float *b, long count);
 void fute_avx2_l2sq_batch(const float *query, const void *const *vectors, long n, long count, float *out);
 void fute_avx2_negated_dot_batch(const float *query, const void *const *vectors, long n, long count, float *out);
 void fute_avx2_unit_cosine_batch(const float *query, const void *const *vectors, long n, long count, float *out);
+
+/* The same with the stored side in IEEE binary16 (`b`, `vectors[j]`: `count` halves, any
+ * alignment; the query stays float). */
+float fute_avx2_half_l2sq(const float *a, const void *b, long count);
+float fute_avx2_half_dot(const float *a, const void *b, long count);
+void fute_avx2_half_l2sq_batch(const float *query, const void *const *vectors, long n, long count, float *out);
+void fute_avx2_half_negated_dot_batch(const float *query, const void *const *vectors, long n, long count, float *out);
+void fute_avx2_half_unit_cosine_batch(const float *query, const void *const *vectors, long n, long count, float *out);
 
 #endif
