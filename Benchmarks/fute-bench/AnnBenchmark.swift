@@ -20,6 +20,9 @@ struct AnnResult {
     var firstQueryMilliseconds: Double = 0
     var rows_: [[String: Any]] = []
 
+    /// The vectors' encoding in the graph (the in-memory store keeps Floats).
+    var encoding: VectorEncoding { store.hasPrefix("lmdb") ? parameters.encoding ?? .preferred(for: metric) : .float32 }
+
     var json: [String: Any] {
         [
             "name": name, "rows": rows, "dimension": dimension, "queries": queries, "metric": metric.rawValue,
@@ -27,12 +30,12 @@ struct AnnResult {
             "build_seconds": buildSeconds, "vectors_per_second": Double(rows) / buildSeconds,
             "file_bytes_per_vector": Double(fileBytes) / Double(rows), "index_bytes_per_vector": Double(indexBytes) / Double(rows),
             "open_ms": openMilliseconds, "first_query_ms": firstQueryMilliseconds, "results": rows_,
-            "kernels": KernelVariant.active.rawValue,
+            "kernels": KernelVariant.active.rawValue, "encoding": encoding.rawValue,
         ]
     }
 
     func printTable() {
-        print("fute-db ann: \(name) \(rows)×\(dimension), \(queries) queries, metric \(metric.rawValue), M=\(parameters.m), efConstruction=\(parameters.efConstruction), store=\(store), commit batch \(commitBatch)")
+        print("fute-db ann: \(name) \(rows)×\(dimension), \(queries) queries, metric \(metric.rawValue), M=\(parameters.m), efConstruction=\(parameters.efConstruction), store=\(store), vectors \(encoding.rawValue), commit batch \(commitBatch)")
         print(String(format: "build: %.2f s (%.0f vectors/s)", buildSeconds, Double(rows) / buildSeconds))
         if store.hasPrefix("lmdb") {
             print(String(format: "disk: %.0f bytes/vector file, %.0f bytes/vector index pages; open %.3f ms, first query %.3f ms",

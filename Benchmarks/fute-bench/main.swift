@@ -10,8 +10,9 @@ usage: fute-bench <command> [options]
 commands:
   ann      --base F --query F [--truth F.ivecs] --metric l2|cosine|ip [--m 16] [--ef-construction 200]
            [--ef 16,32,64,128,256] [-k 10] [--batch 1000] [--store lmdb|memory] [--runs 3] [--limit N]
-           [--one-shot] [--json]
-           Build an index in a temporary LMDB store; recall@1/@k, QPS, p50/p99 per ef; build time,
+           [--encoding float32|float16] [--one-shot] [--json]
+           Build an index in a temporary LMDB store (vectors as --encoding; default float16 for cosine,
+           float32 otherwise); recall@1/@k, QPS, p50/p99 per ef; build time,
            bytes on disk per vector, open time. Truth from --truth or exact BLAS search.
            --one-shot: every query in its own read transaction with its own searcher (as one
            FuteDB `nearest` call), instead of one searcher for all queries.
@@ -85,7 +86,17 @@ func loadAnnInputs(_ o: Options) throws -> AnnInputs {
     return AnnInputs(name: URL(fileURLWithPath: basePath).lastPathComponent, base: base, queries: queries, truth: truth, metric: metric, k: k)
 }
 
-let annOptions: Set<String> = ["base", "query", "truth", "metric", "m", "ef-construction", "ef", "k", "batch", "store", "runs", "limit", "queries", "ms", "efcs"]
+let annOptions: Set<String> = ["base", "query", "truth", "metric", "m", "ef-construction", "ef", "k", "batch", "store", "runs", "limit", "queries", "ms",
+                                "efcs", "encoding"]
+
+/// `--encoding float32|float16` (absent: the metric's preferred encoding, as a new graph gets).
+func vectorEncoding(_ o: Options) throws -> VectorEncoding? {
+    guard let name = o.string("encoding") else { return nil }
+    guard let encoding = VectorEncoding(rawValue: name) else {
+        throw BenchError("--encoding must be one of \(VectorEncoding.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'", usage: true)
+    }
+    return encoding
+}
 
 func main() throws {
     var args = Array(CommandLine.arguments.dropFirst())
@@ -99,7 +110,8 @@ func main() throws {
     case "ann":
         let o = try Options(args, flags: ["json", "one-shot"], known: annOptions)
         let inputs = try loadAnnInputs(o)
-        let parameters = HNSWParameters(m: try o.int("m", default: 16), efConstruction: try o.int("ef-construction", default: 200))
+        let parameters = HNSWParameters(m: try o.int("m", default: 16), efConstruction: try o.int("ef-construction", default: 200),
+                                        encoding: try vectorEncoding(o))
         try parameters.validate()
         let store = o.string("store") ?? "lmdb"
         guard store == "lmdb" || store == "memory" else { throw BenchError("--store must be lmdb or memory", usage: true) }
@@ -115,7 +127,7 @@ func main() throws {
         for m in try o.ints("ms", default: [8, 16, 32]) {
             for efc in try o.ints("efcs", default: [100, 200, 400]) {
                 let result = try runAnn(name: inputs.name, base: inputs.base, queries: inputs.queries, truth: inputs.truth,
-                                        metric: inputs.metric, parameters: HNSWParameters(m: m, efConstruction: efc),
+                                        metric: inputs.metric, parameters: HNSWParameters(m: m, efConstruction: efc, encoding: try vectorEncoding(o)),
                                         efs: try o.ints("ef", default: [16, 64, 128]), k: inputs.k,
                                         batch: try o.int("batch", default: 1_000), store: o.string("store") ?? "lmdb",
                                         runs: try o.int("runs", default: 2))

@@ -50,6 +50,7 @@ void fute_avx2_half_negated_dot_batch(const float *q, const void *const *v, long
 void fute_avx2_half_unit_cosine_batch(const float *q, const void *const *v, long n, long count, float *out) {
     (void)q; (void)v; (void)n; (void)count; (void)out; __builtin_trap();
 }
+void fute_avx2_decode_halves(const void *source, float *target, long count) { (void)source; (void)target; (void)count; __builtin_trap(); }
 #endif
 
 int fute_kernels_environment_forces_portable(void) {

@@ -1520,6 +1520,123 @@ $s15FuteKernelsAVX232fute_avx2_half_unit_cosine_batchyySPySfG_SPySVGS2iSpySfGtF:
 	retq
 .Lfunc_end21:
 	.size	$s15FuteKernelsAVX232fute_avx2_half_unit_cosine_batchyySPySfG_SPySVGS2iSpySfGtF, .Lfunc_end21-$s15FuteKernelsAVX232fute_avx2_half_unit_cosine_batchyySPySfG_SPySVGS2iSpySfGtF
+	.hidden	fute_avx2_decode_halves
+	.globl	fute_avx2_decode_halves
+	.p2align	4
+	.type	fute_avx2_decode_halves,@function
+fute_avx2_decode_halves:
+	jmp	($s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF)
+.Lfunc_end22:
+	.size	fute_avx2_decode_halves, .Lfunc_end22-fute_avx2_decode_halves
+	.hidden	$s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF
+	.globl	$s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF
+	.p2align	4
+	.type	$s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF,@function
+$s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF:
+	cmpq	$8, %rdx
+	jl	.LBB23_4
+	xorl	%ecx, %ecx
+	.p2align	4
+.LBB23_2:
+	movq	%rcx, %rax
+	vcvtph2ps	(%rdi,%rcx,2), %ymm0
+	vmovdqu	%ymm0, (%rsi,%rcx,4)
+	addq	$8, %rcx
+	addq	$16, %rax
+	cmpq	%rax, %rdx
+	jge	.LBB23_2
+	cmpq	%rdx, %rcx
+	jb	.LBB23_6
+	jmp	.LBB23_21
+.LBB23_4:
+	testq	%rdx, %rdx
+	jle	.LBB23_21
+	xorl	%ecx, %ecx
+.LBB23_6:
+	movq	%rcx, %r9
+	orq	$1, %r9
+	cmpq	%r9, %rdx
+	movq	%r9, %r8
+	cmovgq	%rdx, %r8
+	movq	%r8, %rax
+	subq	%rcx, %rax
+	cmpq	$4, %rax
+	jb	.LBB23_19
+	leaq	(%rsi,%rcx,4), %r10
+	cmpq	%r9, %rdx
+	cmovgq	%rdx, %r9
+	leaq	(%rdi,%r9,2), %r11
+	cmpq	%r11, %r10
+	jae	.LBB23_9
+	leaq	(%rsi,%r9,4), %r9
+	leaq	(%rdi,%rcx,2), %r10
+	cmpq	%r9, %r10
+	jae	.LBB23_9
+.LBB23_19:
+	movq	%rcx, %rax
+	.p2align	4
+.LBB23_20:
+	vpinsrw	$0, (%rdi,%rax,2), %xmm0, %xmm0
+	vcvtph2ps	%xmm0, %xmm0
+	vmovd	%xmm0, (%rsi,%rax,4)
+	incq	%rax
+	cmpq	%rdx, %rax
+	jl	.LBB23_20
+.LBB23_21:
+	vzeroupper
+	retq
+.LBB23_9:
+	cmpq	$32, %rax
+	jae	.LBB23_14
+	xorl	%r9d, %r9d
+	jmp	.LBB23_11
+.LBB23_14:
+	pushq	%rbx
+	movq	%rax, %r9
+	andq	$-32, %r9
+	leaq	(%rsi,%rcx,4), %r10
+	addq	$96, %r10
+	leaq	(%rdi,%rcx,2), %r11
+	addq	$48, %r11
+	xorl	%ebx, %ebx
+	.p2align	4
+.LBB23_15:
+	vcvtph2ps	-48(%r11,%rbx,2), %ymm0
+	vcvtph2ps	-32(%r11,%rbx,2), %ymm1
+	vcvtph2ps	-16(%r11,%rbx,2), %ymm2
+	vcvtph2ps	(%r11,%rbx,2), %ymm3
+	vmovdqu	%ymm0, -96(%r10,%rbx,4)
+	vmovups	%ymm1, -64(%r10,%rbx,4)
+	vmovups	%ymm2, -32(%r10,%rbx,4)
+	vmovups	%ymm3, (%r10,%rbx,4)
+	addq	$32, %rbx
+	cmpq	%rbx, %r9
+	jne	.LBB23_15
+	cmpq	%r9, %rax
+	popq	%rbx
+	je	.LBB23_21
+	testb	$28, %al
+	je	.LBB23_18
+.LBB23_11:
+	andl	$3, %r8d
+	subq	%r8, %rax
+	addq	%rcx, %rax
+	addq	%rcx, %r9
+	.p2align	4
+.LBB23_12:
+	vcvtph2ps	(%rdi,%r9,2), %xmm0
+	vmovdqu	%xmm0, (%rsi,%r9,4)
+	addq	$4, %r9
+	cmpq	%r9, %rax
+	jne	.LBB23_12
+	testq	%r8, %r8
+	jne	.LBB23_20
+	jmp	.LBB23_21
+.LBB23_18:
+	addq	%r9, %rcx
+	jmp	.LBB23_19
+.Lfunc_end23:
+	.size	$s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF, .Lfunc_end23-$s15FuteKernelsAVX223fute_avx2_decode_halvesyySV_SpySfGSitF
 	.section	".note.GNU-stack","",@progbits
 #elif defined(__linux__) && defined(__ELF__)
 	.section	.note.GNU-stack,"",%progbits

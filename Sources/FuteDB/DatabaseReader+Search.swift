@@ -39,7 +39,7 @@ extension DatabaseReader {
             if let writer = self as? DatabaseWriter { try writer.applyPendingIndexUpdates() }
         }
         if !exact, let hits = try SpaceIndexing.search(space: stored, query: vector, k: k, ef: ef, isIncluded: isIncluded,
-                                                       allowedCount: allowedCount, in: transaction) {
+                                                       allowedCount: allowedCount, embeddings: layout.embeddings, in: transaction) {
             return try results(hits.map { ($0.key, $0.distance) }, metric: stored.space.metric)
         }
         return try results(try exactSearch(stored, query: vector, k: k, isIncluded: isIncluded), metric: stored.space.metric)

@@ -91,17 +91,43 @@ enum SpaceIndexing {
     /// among those `isIncluded` accepts; `nil` when exact search is the better choice (no graph,
     /// or a small or heavily filtered space).
     static func search(space: StoredSpace, query: [Float], k: Int, ef: Int?, isIncluded: ((UInt64) -> Bool)?,
-                       allowedCount: Int?, in transaction: ReadTransaction) throws -> [(key: UInt64, distance: Float)]? {
+                       allowedCount: Int?, embeddings: Database, in transaction: ReadTransaction) throws -> [(key: UInt64, distance: Float)]? {
         guard try HNSWGraph.exists(spaceID: space.id, in: transaction) else { return nil }
-        return try translatingIndexErrors(space: space.space.name) {
+        let found = try translatingIndexErrors(space: space.space.name) {
             let graph = try HNSWGraph(spaceID: space.id, in: transaction)
-            return try graph.withSearcher(in: transaction) { searcher -> [(key: UInt64, distance: Float)]? in
+            let hits = try graph.withSearcher(in: transaction) { searcher -> [(key: UInt64, distance: Float)]? in
                 let beam = max(ef ?? space.space.index.efSearch, k)
                 let total = searcher.count
                 if FilteredSearchPolicy.prefersExact(allowedCount: allowedCount ?? total, totalCount: total, ef: beam) { return nil }
                 return try searcher.search(query, k: k, ef: beam, filter: isIncluded)
             }
+            return hits.map { (hits: $0, exact: graph.parameters.encoding == .float32) }
         }
+        guard let found else { return nil }
+        if found.exact { return found.hits }
+        return try rescored(found.hits, query: query, space: space, embeddings: embeddings, in: transaction)
+    }
+
+    /// The graph's hits with their distances computed again from the stored Float embeddings
+    /// (a float16 graph ranks by rounded vectors; callers see exact distances, ascending).
+    static func rescored(_ hits: [(key: UInt64, distance: Float)], query: [Float], space: StoredSpace, embeddings: Database,
+                         in transaction: ReadTransaction) throws -> [(key: UInt64, distance: Float)] {
+        let dimension = space.space.dimension
+        var vector: [Float] = []
+        vector.reserveCapacity(dimension)
+        let exact = try hits.map { hit -> (key: UInt64, distance: Float) in
+            vector.removeAll(keepingCapacity: true)
+            let present = try transaction.get(FixedWidthKey(space.id, hit.key), in: embeddings) { value -> Bool in
+                _ = try RecordCoding.embeddingHeader(value, dimension: dimension)
+                RecordCoding.appendVector(value, dimension: dimension, to: &vector)
+                return true
+            }
+            guard present == true else {
+                throw FuteError(.corrupted, "the index of space '\(space.space.name)' holds a vector with no embedding; rebuild it with rebuildIndex(space:)")
+            }
+            return (hit.key, Distance.distance(space.space.metric, query, vector))
+        }
+        return exact.sorted { ($0.distance, $0.key) < ($1.distance, $1.key) }
     }
 
     /// The number of vectors in a space's graph, or `nil` when it has none.

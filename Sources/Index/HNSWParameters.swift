@@ -86,9 +86,13 @@ public enum VectorEncoding: String, Codable, Sendable, CaseIterable {
 
     /// The encoding a new graph gets unless its parameters name one: halves for cosine, whose
     /// stored vectors are unit length (every component in [−1, 1], where halves lose nothing
-    /// that changes a ranking at recall ≥ 0.95; measured in the README); Float for l2 and ip,
-    /// whose values may lie beyond a half's range or need more precision than it has.
-    public static func preferred(for metric: Metric) -> VectorEncoding { metric == .cosine ? .float16 : .float32 }
+    /// that changes a ranking at recall ≥ 0.95; measured in the README), on a CPU that converts
+    /// halves in hardware (the AVX2+FMA+F16C kernels; the portable conversion costs more than
+    /// the bytes it saves); Float for l2 and ip, whose values may lie beyond a half's range or
+    /// need more precision than it has. Either graph opens on any machine.
+    public static func preferred(for metric: Metric) -> VectorEncoding {
+        metric == .cosine && KernelVariant.avx2FMASupported ? .float16 : .float32
+    }
 }
 
 /// An error raised by the index, with a message that says what happened and what to do.

@@ -74,17 +74,12 @@ public enum Distance {
         }
     }
 
-    /// Reads `count` halves (any alignment) as floats, exactly.
+    /// Reads `count` finite halves (any alignment) as floats, exactly.
     package static func decodeHalves(_ source: UnsafeRawPointer, into target: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            UnsafeMutableRawPointer(target + i).storeBytes(of: SIMDKernels.loadHalves(source, i), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            target[i] = SIMDKernels.loadHalf(source, i)
-            i += 1
-        }
+        #if !FUTE_FMA
+        if fute_kernels_use_avx2() != 0 { return fute_avx2_decode_halves(source, target, count) }
+        #endif
+        SIMDKernels.decodeHalves(source, target, count: count)
     }
 
     /// The largest magnitude a half holds (finite): 65,504.
@@ -98,6 +93,9 @@ public enum Distance {
         }
         static func halfDot(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
             SIMDKernels.halfDot(a, b, count: count)
+        }
+        static func decodeHalves(_ source: UnsafeRawPointer, into target: UnsafeMutablePointer<Float>, count: Int) {
+            SIMDKernels.decodeHalves(source, target, count: count)
         }
         static func l2Squared(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
             SIMDKernels.l2Squared(a, b, count: count)

@@ -174,40 +174,47 @@ enum SIMDKernels {
     // MARK: - Half precision: stored vectors of IEEE binary16 components, queries in Float
 
     /// The float values of the 8 halves at `p + 2·index` (unaligned). The AVX2 build converts with
-    /// F16C (`vcvtph2ps`, one instruction); the portable build with integer lanes (exact for every
-    /// half: zeros, subnormals, infinities and NaNs), because `Float(Float16)` without F16C is a
-    /// library call per lane.
+    /// F16C (`vcvtph2ps`, one instruction); the portable build with lane arithmetic, because
+    /// `Float(Float16)` without F16C is a library call per lane: the half's exponent and mantissa
+    /// moved into a float's places read as a float 2¹¹² too small (a half subnormal as a float
+    /// subnormal), so one multiply rebiases it, then the sign goes back on. Exact for every finite
+    /// half (a graph stores no infinities or NaNs); no per-lane compares, which Swift lowers to
+    /// scalar code on SSE.
     @inline(__always)
     static func loadHalves(_ p: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
         #if FUTE_FMA
         return SIMD8<Float>(p.loadUnaligned(fromByteOffset: index &* 2, as: SIMD8<Float16>.self))
         #else
         let h = SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: index &* 2, as: SIMD8<UInt16>.self))
-        let shiftedExponent: UInt32 = 0x7C00 &<< 13
-        var bits = (h & 0x7FFF) &<< 13  // exponent and mantissa in the float's places
-        let exponent = bits & shiftedExponent
-        bits &+= (127 - 15) &<< 23  // rebias
-        bits = bits.replacing(with: bits &+ ((128 - 16) &<< 23), where: exponent .== shiftedExponent)  // Inf, NaN
-        // Subnormal or zero: let the FPU normalise (value = (bits + 2^23) as float − 2^−14).
-        let subnormal = unsafeBitCast(bits &+ (1 &<< 23), to: SIMD8<Float>.self) - Float(bitPattern: 113 &<< 23)
-        bits = bits.replacing(with: unsafeBitCast(subnormal, to: SIMD8<UInt32>.self), where: exponent .== 0)
-        return unsafeBitCast(bits | ((h & 0x8000) &<< 16), to: SIMD8<Float>.self)
+        let magnitude = unsafeBitCast((h & 0x7FFF) &<< 13, to: SIMD8<Float>.self) * 0x1p112
+        return unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | ((h & 0x8000) &<< 16), to: SIMD8<Float>.self)
         #endif
     }
 
-    /// The float value of the half at `p + 2·index` (scalar tails; same conversions as ``loadHalves``).
+    /// The float value of the finite half at `p + 2·index` (scalar tails; same conversion as ``loadHalves``).
     @inline(__always)
     static func loadHalf(_ p: UnsafeRawPointer, _ index: Int) -> Float {
         #if FUTE_FMA
         return Float(p.loadUnaligned(fromByteOffset: index &* 2, as: Float16.self))
         #else
         let h = UInt32(p.loadUnaligned(fromByteOffset: index &* 2, as: UInt16.self))
-        let exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF
-        let sign: Float = h & 0x8000 != 0 ? -1 : 1
-        if exponent == 0x1F { return mantissa == 0 ? sign * .infinity : .nan }
-        if exponent == 0 { return sign * Float(mantissa) * 0x1p-24 }
-        return Float(bitPattern: ((h & 0x8000) << 16) | ((exponent + 112) << 23) | (mantissa << 13))
+        let magnitude = Float(bitPattern: (h & 0x7FFF) &<< 13) * 0x1p112
+        return Float(bitPattern: magnitude.bitPattern | ((h & 0x8000) &<< 16))
         #endif
+    }
+
+    /// Writes the float values of `count` finite halves at `source` (any alignment) to `target`.
+    @inline(__always)
+    static func decodeHalves(_ source: UnsafeRawPointer, _ target: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 8 <= count {
+            UnsafeMutableRawPointer(target + i).storeBytes(of: loadHalves(source, i), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count {
+            target[i] = loadHalf(source, i)
+            i &+= 1
+        }
     }
 
     /// `Σ (aᵢ − bᵢ)²` with `b` in halves.

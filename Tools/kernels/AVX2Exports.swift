@@ -66,3 +66,8 @@ func fute_avx2_half_unit_cosine_batch(_ query: UnsafePointer<Float>, _ vectors: 
                                       _ count: Int, _ out: UnsafeMutablePointer<Float>) {
     SIMDKernels.halfUnitCosineBatch(query, vectors, n, count: count, out)
 }
+
+@_cdecl("fute_avx2_decode_halves")
+func fute_avx2_decode_halves(_ source: UnsafeRawPointer, _ target: UnsafeMutablePointer<Float>, _ count: Int) {
+    SIMDKernels.decodeHalves(source, target, count: count)
+}

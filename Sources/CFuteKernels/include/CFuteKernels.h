@@ -54,5 +54,7 @@ float fute_avx2_half_dot(const float *a, const void *b, long count);
 void fute_avx2_half_l2sq_batch(const float *query, const void *const *vectors, long n, long count, float *out);
 void fute_avx2_half_negated_dot_batch(const float *query, const void *const *vectors, long n, long count, float *out);
 void fute_avx2_half_unit_cosine_batch(const float *query, const void *const *vectors, long n, long count, float *out);
+/* target[i] = the float value of half i of source, for i < count. */
+void fute_avx2_decode_halves(const void *source, float *target, long count);
 
 #endif
