@@ -49,7 +49,7 @@ public struct HNSWGraph: Sendable {
             let pageSize = try txn.statistics(of: dbs.blocks).pageSize
             let header = GraphHeader(metric: metric, dimension: dimension, parameters: parameters, pageSize: pageSize)
             try txn.put(header.encoded(), forKey: FixedWidthKey(spaceID), in: dbs.meta)
-            self.parameters = parameters
+            self.parameters = header.parameters  // with the encoding chosen
         }
         self.spaceID = spaceID
         self.dimension = dimension

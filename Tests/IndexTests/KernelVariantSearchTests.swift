@@ -36,7 +36,8 @@ final class KernelVariantSearchTests: XCTestCase {
         var configuration = EnvironmentConfiguration()
         configuration.noSync = true
         let env = try Environment(directory: path, configuration: configuration)
-        let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40)
+        // Float vectors on both sides (HalfPrecisionGraphTests covers float16 graphs in each variant).
+        let parameters = HNSWParameters(m: 6, efConstruction: 40, efSearch: 40, encoding: .float32)
         var rng = TestRNG(seed: 91)
         let data = rng.clustered(800, d)
         let memory = try HNSWIndex(dimension: d, metric: metric, parameters: parameters)
