@@ -22,6 +22,47 @@ final class IndexedSearchTests: XCTestCase {
         return (db, vectors)
     }
 
+    /// A cosine space's graph stores halves (on a CPU with F16C; Floats elsewhere, where this
+    /// checks the same thing): its hits come back with the exact scores of the Float embeddings,
+    /// bit for bit what exact search gives the same subjects, in descending order, and its recall
+    /// is that of the same graph over Floats (hard data: uniform random 64-d vectors).
+    func testHalfPrecisionGraphHitsCarryExactScores() throws {
+        let db = try FuteDatabase(path: makeStorePath(self))
+        var generator = TestRNG(seed: 17)
+        let d = 64
+        let vectors = (0..<count).map { _ in (0..<d).map { _ in Float.random(in: -1...1, using: &generator) } }
+        try db.write { db in
+            try db.createSpace(Space(name: "c", dimension: d, metric: .cosine, index: IndexParameters(m: 12, efConstruction: 64)))
+            try db.createSpace(Space(name: "f", dimension: d, metric: .cosine, index: IndexParameters(m: 12, efConstruction: 64, encoding: .float32)))
+            for (i, vector) in vectors.enumerated() {
+                try db.upsertSubject(Subject(name: "t\(i)", kind: .dataset))
+                try db.putEmbedding(space: "c", subject: "t\(i)", vector: vector)
+                try db.putEmbedding(space: "f", subject: "t\(i)", vector: vector)
+            }
+        }
+        XCTAssertEqual(try db.read { try $0.indexProblems(space: "c") }, [])
+        var found = ["c": 0, "f": 0]
+        try db.read { db in
+            for q in 0..<20 {
+                let query = (0..<d).map { _ in Float.random(in: -1...1, using: &generator) }
+                let exact = try db.nearest(space: "c", vector: query, k: 10, exact: true)
+                let exactScores = Dictionary(uniqueKeysWithValues: try db.nearest(space: "c", vector: query, k: count, exact: true).map { ($0.name, $0.score) })
+                for space in ["c", "f"] {
+                    let approximate = try db.nearest(space: space, vector: query, k: 10, ef: 100)
+                    for hit in approximate {
+                        // Re-scored halves: exact; Floats: the graph's 1 − dot of unit vectors, within rounding.
+                        XCTAssertEqual(hit.score, try XCTUnwrap(exactScores[hit.name]), accuracy: space == "c" ? 0 : 1e-5, "\(space): query \(q), \(hit.name)")
+                    }
+                    XCTAssertEqual(approximate.map(\.score), approximate.map(\.score).sorted(by: >), "descending cosine similarity")
+                    found[space, default: 0] += Set(exact.map(\.name)).intersection(approximate.map(\.name)).count
+                }
+            }
+        }
+        let recallHalf = Double(found["c"]!) / 200, recallFloat = Double(found["f"]!) / 200
+        XCTAssertGreaterThanOrEqual(recallFloat, 0.85, "recall@10 over Floats")
+        XCTAssertGreaterThanOrEqual(recallHalf, recallFloat - 0.02, "recall@10 over halves vs Floats")
+    }
+
     func testIndexedSearchAgreesWithExactSearchAndStaysInStepWithWrites() throws {
         let (db, vectors) = try makeStore()
         XCTAssertEqual(try db.read { try $0.indexProblems(space: "s") }, [])
