@@ -38,7 +38,7 @@ final class FuteDBGateway: StoreGateway {
     }
 
     private static func info(_ space: Space) -> SpaceInfo {
-        SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric, comparison: space.comparison)
+        SpaceInfo(name: space.name, dimension: space.dimension, metric: space.metric, comparison: space.comparison, encoding: space.index.encoding)
     }
 
     func backup(to path: String, compact: Bool) throws {

@@ -12,6 +12,8 @@ struct SpaceInfo: Sendable, Equatable {
     var count: Int? = nil
     /// How the library compares the space's tasks (centered cosine for FUTE task spaces).
     var comparison: Comparison = .metric
+    /// How its index stores vectors (nil: a store that predates the choice; its graph says).
+    var encoding: VectorEncoding? = nil
 }
 
 /// How to create a space on first ingest.
@@ -19,13 +21,17 @@ struct SpaceCreation: Sendable {
     var metric: Metric
     var m: Int?
     var efConstruction: Int?
+    /// How the graph stores vectors (nil: float16 for cosine on a CPU with F16C, else float32).
+    var encoding: VectorEncoding? = nil
 
-    /// FuteDB's default index parameters with `m` / `efConstruction` where given; nil when neither is.
+    /// FuteDB's default index parameters with `m` / `efConstruction` / `encoding` where given;
+    /// nil when none is.
     var index: IndexParameters? {
-        guard m != nil || efConstruction != nil else { return nil }
+        guard m != nil || efConstruction != nil || encoding != nil else { return nil }
         var parameters = IndexParameters()
         if let m { parameters.m = m }
         if let efConstruction { parameters.efConstruction = efConstruction }
+        parameters.encoding = encoding
         return parameters
     }
 }

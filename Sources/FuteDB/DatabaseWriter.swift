@@ -26,6 +26,9 @@ public final class DatabaseWriter: DatabaseReader {
         if try storedSpace(named: space.name) != nil {
             throw FuteError(.conflict, "a space named \"\(space.name)\" already exists; use ensureSpace(_:) to reuse it, or pick another name", field: "space")
         }
+        var space = space
+        // The record names the encoding the index will use (chosen now, for this machine).
+        space.index.encoding = space.index.encoding ?? .preferred(for: space.metric)
         let id = try nextID(StorageLayout.MetaKey.nextSpaceID, width: 4)
         let stored = StoredSpace(id: UInt32(id), space: space)
         try writeTransaction.put(try RecordCoding.encodeSpace(stored), forKey: space.name, in: layout.spaces)
@@ -49,7 +52,8 @@ public final class DatabaseWriter: DatabaseReader {
         if existing.provenance != space.provenance {
             differences.append("provenance: " + existing.provenance.mismatches(with: space.provenance).joined(separator: "; "))
         }
-        if existing.index.m != space.index.m || existing.index.efConstruction != space.index.efConstruction {
+        let encodingsDiffer = existing.index.encoding != nil && space.index.encoding != nil && existing.index.encoding != space.index.encoding
+        if existing.index.m != space.index.m || existing.index.efConstruction != space.index.efConstruction || encodingsDiffer {
             differences.append("index parameters")
         }
         guard differences.isEmpty else {

@@ -10,8 +10,13 @@ public typealias Metric = Kernels.Metric
 /// AVX2+FMA chosen at run time on CPUs that have them, else portable SIMD.
 public typealias KernelVariant = Kernels.KernelVariant
 
-/// The knobs of a space's HNSW index: `m` (links per node), `efConstruction`, `efSearch`.
+/// The knobs of a space's HNSW index: `m` (links per node), `efConstruction`, `efSearch`,
+/// and how it stores vectors (`encoding`).
 public typealias IndexParameters = Index.HNSWParameters
+
+/// How a space's HNSW index stores vectors: float32, or float16 (the default for cosine on a CPU
+/// with F16C). Results are always scored from the exact Float embeddings.
+public typealias VectorEncoding = Index.VectorEncoding
 
 /// One structural problem of a space's HNSW index (see ``DatabaseReader/indexProblems(space:)``).
 public typealias IndexProblem = Index.IndexProblem

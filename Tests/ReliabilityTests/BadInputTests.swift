@@ -205,6 +205,7 @@ final class BadInputTests: XCTestCase {
             (["ingest", "--db", db, "--space", "s", "--batch-size", "99999999999999999999999", file], ["--batch-size"]),
             (["ingest", "--db", db, "--space", "n", "--m", "1", file], ["--m"]),
             (["ingest", "--db", db, "--space", "n", "--ef-construction", "0", file], ["--ef-construction"]),
+            (["ingest", "--db", db, "--space", "n", "--encoding", "float8", file], ["--encoding", "float32", "float16"]),
             (["ingest", "--db", db, "--space", "s", "--kind", "alien", file], ["--kind"]),
             (["query", "--db", db, "--space", "s", "--name", "g0", "-k", "99999999999999999999999"], ["--k"]),
             (["query", "--db", db, "--space", "s", "--name", "g0", "-k", "2.5"], ["--k"]),
@@ -218,6 +219,18 @@ final class BadInputTests: XCTestCase {
         for (arguments, fragments) in cases {
             try assertRejected(arguments, status: 64, contains: fragments, arguments.joined(separator: " "))
         }
+    }
+
+    /// An l2 space whose index stores halves refuses a component beyond ±65,504 naming file,
+    /// line and component, before anything is written; a float32 space takes it.
+    func testHalfPrecisionRangeIsCheckedBeforeWriting() throws {
+        let file = try scratch.write("big.jsonl", vectorLines([[1, 2, 3], [4, 70_000, 6]], prefix: "big"))
+        try assertRejected(["ingest", "--db", db, "--space", "h", "--metric", "l2", "--encoding", "float16", file],
+                           contains: ["big.jsonl:2: ", "vector[1] = 70000.0", "--encoding float32"], "float16 l2")
+        let stored = try fute.run(["query", "--db", db, "--space", "h", "--vector", "[1, 2, 3]"])
+        XCTAssertNotEqual(stored.status, 0, "the space was not created: \(stored.stdout)")
+        let ok = try fute.run(["ingest", "--db", db, "--space", "w", "--metric", "l2", "--encoding", "float32", file])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
     }
 
     /// Found while the CLI ran on its temporary JSON backend (both exited 0); the FuteDB store now

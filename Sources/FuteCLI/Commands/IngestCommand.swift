@@ -50,6 +50,7 @@ struct IngestCommand: FuteCommand {
                 OptionSpec("names", valueName: "FILE", help: "Names for .npy/.fvecs rows, one per line."),
                 OptionSpec("m", valueName: "N", help: "HNSW M (links per node) of a new space (default: 16)."),
                 OptionSpec("ef-construction", valueName: "N", help: "HNSW efConstruction of a new space (default: 200)."),
+                OptionSpec("encoding", valueName: "float32|float16", help: "How the index of a new space stores vectors (default: float16 for cosine on a CPU with F16C, else float32; results are re-scored from the exact vectors)."),
                 OptionSpec("progress-log", valueName: "FILE", help: "After each committed batch, append and fsync a line 'batch N records FIRST-LAST committed TOTAL'."),
             ] + CommandRegistry.ingestExtensions.flatMap { $0.options },
             positionals: PositionalSpec("FILE", minimum: 0, maximum: nil, help: "Input files (.jsonl, .npy, .fvecs), or task record files (.jsonl from --out)."))
@@ -63,6 +64,7 @@ struct IngestCommand: FuteCommand {
     let names: String?
     let m: Int?
     let efConstruction: Int?
+    let encoding: VectorEncoding?
     let files: [String]
     let progressLog: String?
     let delegate: (any IngestExtension)?
@@ -84,6 +86,7 @@ struct IngestCommand: FuteCommand {
         batchSize = try arguments.integer("batch-size", default: 1000)
         m = arguments.has("m") ? try arguments.integer("m", default: 16, minimum: 2) : nil
         efConstruction = arguments.has("ef-construction") ? try arguments.integer("ef-construction", default: 200) : nil
+        encoding = try arguments.choice("encoding", VectorEncoding.allCases.map(\.rawValue), default: nil).flatMap(VectorEncoding.init(rawValue:))
         names = arguments.value("names")
         progressLog = arguments.value("progress-log")
         files = arguments.positionals
@@ -143,7 +146,9 @@ struct IngestCommand: FuteCommand {
         }
         guard let dimension else { return }
         let store = try Stores.open(database, mustExist: false)
-        if let existing = try store.spaces().first(where: { $0.name == space }) {
+        let existing = try store.spaces().first(where: { $0.name == space })
+        try checkHalfRange(vectorFiles, existing: existing)
+        if let existing {
             guard existing.dimension == dimension.value else {
                 throw ReaderError(.dimensionMismatch, file: dimension.file, line: 1,
                                   "vectors have dimension \(dimension.value) but space '\(space)' has dimension \(existing.dimension); use another --space")
@@ -155,13 +160,30 @@ struct IngestCommand: FuteCommand {
         // 2. Write in batches.
         let showProgress = io.stderrIsTerminal && all.count > batchSize
         let log = try progressLog.map(ProgressLog.init(path:))
-        try store.ingest(space: space, creation: SpaceCreation(metric: metric ?? .cosine, m: m, efConstruction: efConstruction),
+        try store.ingest(space: space, creation: SpaceCreation(metric: metric ?? .cosine, m: m, efConstruction: efConstruction, encoding: encoding),
                          records: all, defaultKind: kind, batchSize: batchSize) { batch, range in
             try log?.append("batch \(batch) records \(range.lowerBound)-\(range.upperBound - 1) committed \(range.upperBound)")
             if showProgress { io.progress("\rfute-db: ingested \(range.upperBound)/\(all.count)") }
         }
         if showProgress { io.progress("\n") }
         io.note("fute-db: stored \(all.count) vectors (dimension \(dimension.value)) in space '\(space)' from \(files.joined(separator: ", "))")
+    }
+
+    /// A float16 index of metric l2 or ip holds components up to ±65,504: refuses a vector beyond
+    /// that, naming its file, line and component, before anything is written (cosine vectors are
+    /// normalised first, so never beyond).
+    private func checkHalfRange(_ files: [VectorFile], existing: SpaceInfo?) throws {
+        let metric = existing?.metric ?? self.metric ?? .cosine
+        guard metric != .cosine, (existing?.encoding ?? encoding ?? .preferred(for: metric)) == .float16 else { return }
+        for file in files {
+            let json = ["jsonl", "ndjson"].contains((file.file as NSString).pathExtension.lowercased())
+            for record in file.records {
+                guard let i = record.vector.firstIndex(where: { abs($0) > 65_504 }) else { continue }
+                let field = json ? "vector[\(i)]" : "[\(i)]"
+                throw ReaderError(.unsupported, file: file.file, line: record.line, field: field,
+                                  "\(field) = \(record.vector[i]) is beyond the ±65,504 of the space's float16 index; scale the vectors, or create the space with --encoding float32")
+            }
+        }
     }
 
     /// Stores task records: every record checked against the space's provenance first, then
@@ -175,7 +197,7 @@ struct IngestCommand: FuteCommand {
         let store = try Stores.open(database, mustExist: false)
         let showProgress = io.stderrIsTerminal && count > batchSize
         let log = try progressLog.map(ProgressLog.init(path:))
-        try store.ingest(records: files, space: space, creation: SpaceCreation(metric: .cosine, m: m, efConstruction: efConstruction),
+        try store.ingest(records: files, space: space, creation: SpaceCreation(metric: .cosine, m: m, efConstruction: efConstruction, encoding: encoding),
                          batchSize: batchSize) { batch, range in
             try log?.append("batch \(batch) records \(range.lowerBound)-\(range.upperBound - 1) committed \(range.upperBound)")
             if showProgress { io.progress("\rfute-db: ingested \(range.upperBound)/\(count)") }
