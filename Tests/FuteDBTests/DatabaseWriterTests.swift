@@ -22,7 +22,10 @@ final class DatabaseWriterTests: XCTestCase {
             try db.addObservation(TransferObservation(source: "gpt-2 + prompt ✓", target: "mnli", score: -0.25))
         }
         try db.read { db in
-            XCTAssertEqual(try db.space(named: "fute-dte"), space)
+            // The record names the index encoding chosen at creation (float32 for l2).
+            var stored = space
+            stored.index.encoding = .float32
+            XCTAssertEqual(try db.space(named: "fute-dte"), stored)
             XCTAssertEqual(try db.subject(named: "mnli"), Subject(name: "mnli", kind: .dataset, metadata: metadata))
             XCTAssertEqual(try db.subjects().map(\.name), ["gpt-2 + prompt ✓", "mnli"])
             XCTAssertEqual(try db.subjects(kind: .model).map(\.name), ["gpt-2 + prompt ✓"])
