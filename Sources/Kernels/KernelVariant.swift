@@ -25,7 +25,7 @@ public enum KernelVariant: String, Sendable, CaseIterable {
         #endif
     }
 
-    /// Whether this build carries the AVX2+FMA kernels and this CPU can run them.
+    /// Whether this build carries the AVX2+FMA kernels and this CPU can run them (AVX2, FMA and F16C).
     public static var avx2FMASupported: Bool { fute_avx2_fma_supported() != 0 }
 
     /// One line for `--version` output: which kernels run and why.
@@ -37,7 +37,7 @@ public enum KernelVariant: String, Sendable, CaseIterable {
             return "kernels: avx2+fma (runtime dispatch)"
         case .portable:
             if fute_kernels_environment_forces_portable() != 0 { return "kernels: portable simd (FUTE_KERNELS=portable)" }
-            return "kernels: portable simd (" + (avx2FMASupported ? "forced" : "no AVX2+FMA on this CPU or platform") + ")"
+            return "kernels: portable simd (" + (avx2FMASupported ? "forced" : "no AVX2+FMA+F16C on this CPU or platform") + ")"
         }
     }
 

@@ -21,7 +21,7 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(automatic.status, 0)
         let expected = native ? "kernels: avx2+fma (FUTE_NATIVE build, compiled in)"
             : KernelVariant.avx2FMASupported ? "kernels: avx2+fma (runtime dispatch)"
-            : "kernels: portable simd (no AVX2+FMA on this CPU or platform)"
+            : "kernels: portable simd (no AVX2+FMA+F16C on this CPU or platform)"
         let lines = automatic.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 2, automatic.stdout)
         XCTAssertTrue(lines.first?.hasPrefix("fute-db ") ?? false, automatic.stdout)
