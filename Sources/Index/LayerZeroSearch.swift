@@ -14,7 +14,9 @@ import Kernels
 // AVX2+FMA build of the Kernels module's Swift kernels (CFuteKernels, checked-in assembly). The
 // entry points pick one per search from ``KernelVariant/active`` (``StoredKernelChoice``), so a
 // hop makes no dispatch decision; the AVX2 path computes a node's fresh neighbours in one call
-// (`distances`), which keeps the call cost per expansion, not per distance.
+// (`distances`), which keeps the call cost per expansion, not per distance. A float16 graph
+// (``VectorEncoding``) has its own kernels in both variants: the AVX2 build converts with F16C;
+// the portable one calls Kernels' half kernels (not inlined: the fallback for CPUs without F16C).
 //
 // Why the portable copies are inlined here (Kernels keeps its pointer kernels non-inlinable): the
 // concern is FMA code inlined into a module built *without* `-mfma` (FuteDB), where
