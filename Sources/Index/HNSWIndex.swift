@@ -108,8 +108,7 @@ func checkVector(_ vector: [Float], dimension: Int) throws {
 /// Throws unless a graph that stores `encoding` can hold `vector`: a float16 graph of metric l2 or
 /// ip refuses components beyond ±65,504 (cosine vectors are normalised to unit length first).
 func checkEncodable(_ vector: UnsafeBufferPointer<Float>, encoding: VectorEncoding, metric: Metric) throws {
-    guard encoding == .float16, metric != .cosine else { return }
-    if let i = vector.firstIndex(where: { abs($0) > Distance.halfRange }) {
+    if let i = encoding.firstUnrepresentable(in: vector, metric: metric) {
         throw IndexError(.invalidVector, "component \(i) of the vector is \(vector[i]), beyond the ±65,504 a float16 graph stores; scale the vectors or create the graph with encoding float32")
     }
 }

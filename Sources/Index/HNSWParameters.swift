@@ -84,6 +84,15 @@ public enum VectorEncoding: String, Codable, Sendable, CaseIterable {
     /// Bytes one component takes.
     public var bytesPerComponent: Int { self == .float32 ? 4 : 2 }
 
+    /// The position of the first component a graph of this encoding and `metric` cannot hold, or
+    /// nil: a float16 graph of metric l2 or ip holds magnitudes up to 65,504 (cosine vectors are
+    /// normalised to unit length first, so any finite one fits).
+    public func firstUnrepresentable<C: RandomAccessCollection>(in vector: C, metric: Metric) -> Int?
+    where C.Element == Float, C.Index == Int {
+        guard self == .float16, metric != .cosine else { return nil }
+        return vector.firstIndex { abs($0) > 65_504 }
+    }
+
     /// The encoding a new graph gets unless its parameters name one: halves for cosine, whose
     /// stored vectors are unit length (every component in [−1, 1], where halves lose nothing
     /// that changes a ranking at recall ≥ 0.95; measured in the README), on a CPU that converts

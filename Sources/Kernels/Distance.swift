@@ -67,7 +67,7 @@ public enum Distance {
     }
 
     /// Writes `count` floats as halves (round to nearest even; beyond ±65,504 they become
-    /// infinities, so callers check the range first: ``halfRange``).
+    /// infinities, so callers check the range first: `VectorEncoding.firstUnrepresentable`).
     package static func encodeHalves(_ source: UnsafePointer<Float>, into target: UnsafeMutableRawPointer, count: Int) {
         for i in 0..<count {
             target.storeBytes(of: Float16(source[i]).bitPattern, toByteOffset: 2 * i, as: UInt16.self)
@@ -82,21 +82,9 @@ public enum Distance {
         SIMDKernels.decodeHalves(source, target, count: count)
     }
 
-    /// The largest magnitude a half holds (finite): 65,504.
-    package static let halfRange: Float = 65_504
-
     /// The portable build of the kernels, whatever ``KernelVariant/active`` says (tests compare
     /// the variants with it).
     enum Portable {
-        static func halfL2Squared(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
-            SIMDKernels.halfL2Squared(a, b, count: count)
-        }
-        static func halfDot(_ a: UnsafePointer<Float>, _ b: UnsafeRawPointer, count: Int) -> Float {
-            SIMDKernels.halfDot(a, b, count: count)
-        }
-        static func decodeHalves(_ source: UnsafeRawPointer, into target: UnsafeMutablePointer<Float>, count: Int) {
-            SIMDKernels.decodeHalves(source, target, count: count)
-        }
         static func l2Squared(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
             SIMDKernels.l2Squared(a, b, count: count)
         }

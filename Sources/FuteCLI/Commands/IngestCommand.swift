@@ -174,11 +174,11 @@ struct IngestCommand: FuteCommand {
     /// normalised first, so never beyond).
     private func checkHalfRange(_ files: [VectorFile], existing: SpaceInfo?) throws {
         let metric = existing?.metric ?? self.metric ?? .cosine
-        guard metric != .cosine, (existing?.encoding ?? encoding ?? .preferred(for: metric)) == .float16 else { return }
+        let encoding = existing?.encoding ?? self.encoding ?? .preferred(for: metric)
         for file in files {
             let json = ["jsonl", "ndjson"].contains((file.file as NSString).pathExtension.lowercased())
             for record in file.records {
-                guard let i = record.vector.firstIndex(where: { abs($0) > 65_504 }) else { continue }
+                guard let i = encoding.firstUnrepresentable(in: record.vector, metric: metric) else { continue }
                 let field = json ? "vector[\(i)]" : "[\(i)]"
                 throw ReaderError(.unsupported, file: file.file, line: record.line, field: field,
                                   "\(field) = \(record.vector[i]) is beyond the ±65,504 of the space's float16 index; scale the vectors, or create the space with --encoding float32")
