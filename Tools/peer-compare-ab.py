@@ -50,6 +50,9 @@ def main():
     p.add_argument("--efc", type=int, default=200)
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--batch", type=int, default=1000, help="fute-bench commit batch (vectors per write transaction; fute-db ingest commits 1,000 records at a time)")
+    p.add_argument("--small-commits", type=int, default=0, metavar="N",
+                   help="after the last repetition, time N add_items calls of 10 vectors (the queries, after one warm-up call) "
+                        "into the built hnswlib index: the peer of `fute-bench churn`'s 10-insert commit at this size")
     a = p.parse_args()
     sets = {name: tuple(os.path.join(a.data, x) for x in DATASETS[name][:3]) + (DATASETS[name][3],) for name in a.dataset}
     for spec in a.set:
@@ -131,6 +134,19 @@ def main():
                     ratios[lab][ef].append(res[lab][ef][0] / h[ef][0])
                     qps[lab][ef].append(res[lab][ef][0]); recalls[lab, ef] = res[lab][ef][1]
             print(f"# {name} rep {rep + 1}/{a.reps} done, load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+        small = None
+        if a.small_commits > 0:
+            rows = queries[: 10 * (a.small_commits + 1)]
+            if len(rows) < 10 * (a.small_commits + 1):
+                p.error(f"--small-commits {a.small_commits} needs {10 * (a.small_commits + 1)} queries, {name} has {len(queries)}")
+            index.resize_index(len(base) + len(rows))
+            times = []
+            for i in range(0, len(rows), 10):
+                t0 = time.perf_counter()
+                index.add_items(rows[i : i + 10], np.arange(len(base) + i, len(base) + i + 10), num_threads=1)
+                times.append((time.perf_counter() - t0) * 1000)
+            times = sorted(times[1:])
+            small = (statistics.median(times), times[int(0.9 * (len(times) - 1))])
         print(f"\n{name} ({len(base)}x{base.shape[1]}, {len(queries)} queries, {metric}, M={a.m}, efC={a.efc}, k={a.k}); "
               f"{a.reps} alternating reps, each best of {a.runs} passes; load avg now {os.getloadavg()[0]:.1f}")
         hdr = f"{'ef':>4} | {'hnsw R@k':>8} {'hnsw QPS med':>12}"
@@ -147,6 +163,8 @@ def main():
             r = ratios[lab]["build"]
             line += f" | {'':>10} {statistics.median(qps[lab]['build']):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
         print(line + f"   (fute commit batch {a.batch})", flush=True)
+        if small:
+            print(f"hnswlib 10-vector add_items into {len(base)} nodes: median {small[0]:.2f} ms [p90 {small[1]:.2f}] over {a.small_commits} calls", flush=True)
         for lab, path in benches:
             f, i = disk[path]
             print(f"{lab} store after the build: {f:.0f} file bytes/vector, {i:.0f} index bytes/vector, file/index {f / i:.2f}", flush=True)
