@@ -116,6 +116,19 @@ package struct HNSWAlgorithm<Store: HNSWNodeReader> {
         return out
     }
 
+    /// The up to `ef` nodes a beam search of `layer` from `entry` finds for `query` (every node
+    /// allowed), ascending: the store's specialised loop when it has one (same results).
+    func beamSearch(_ query: UnsafePointer<Float>, from entry: UInt32, ef: Int, layer: Int,
+                    context: inout SearchContext) throws -> [(slot: UInt32, distance: Float)] {
+        let entryDistance = try store.distance(query, to: entry)
+        if let fast = store as? any SpecialisedLayerSearch {
+            return try fast.searchLayer(query, entry: entry, entryDistance: entryDistance, ef: ef, layer: layer,
+                                        excluding: UInt32.max, scratch: context.scratch())
+        }
+        try searchLayer(query, entry: entry, entryDistance: entryDistance, ef: ef, layer: layer, context: &context)
+        return drainResults(&context)
+    }
+
     /// The `k` nearest live nodes to `query` passing `isAllowed`, ascending distance (ties by
     /// lower slot not guaranteed: graph search). `ef` is raised to `k` when smaller.
     package func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, context: inout SearchContext,
@@ -289,10 +302,11 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
         guard let (entry, top) = try store.entryPoint() else { return false }
         if node == entry { return true }
         return try store.withVector(of: node) { v in
-            let (current, currentDistance) = try descend(v, from: entry, distance: try store.distance(v, to: entry), top: top, to: 0)
+            let entryDistance = try store.distance(v, to: entry)
+            let (current, _) = try (store as? any SpecialisedLayerSearch)?.descend(v, from: entry, distance: entryDistance, top: top, to: 0)
+                ?? descend(v, from: entry, distance: entryDistance, top: top, to: 0)
             for ef in widening {
-                try searchLayer(v, entry: current, entryDistance: currentDistance, ef: ef, layer: 0, context: &context)
-                if drainResults(&context).contains(where: { $0.slot == node }) { return true }
+                if try beamSearch(v, from: current, ef: ef, layer: 0, context: &context).contains(where: { $0.slot == node }) { return true }
                 if ef >= store.slotCapacity { break }
             }
             return false
@@ -533,56 +547,46 @@ extension HNSWAlgorithm where Store: HNSWNodeStore {
 
     /// The nodes linking to `slot` on each of its layers 0...`level`, in ascending slot order.
     ///
-    /// In-links come from near nodes: where the store counts them, the nodes a search for the
-    /// node's vector finds on the layer (beam `efConstruction`, as when it was inserted), its
-    /// own neighbours and, if that is not enough, their neighbours, are checked until the count
-    /// is met; then the nodes wider searches find (``widening``). A layer where they all fall
-    /// short (or without a count) is scanned: O(n·M).
+    /// In-links come from near nodes: where the store counts them, the node's own neighbours and
+    /// their neighbours are checked first (most links are mutual or one hop from mutual; no
+    /// distance is computed), then the nodes a beam search from the node itself finds on the
+    /// layer (beam `efConstruction`, as when it was inserted; no descent from the entry point),
+    /// then those of wider beams (``widening``), until the count is met. A layer where they all
+    /// fall short (or without a count) is scanned: O(n·M).
     func findInNeighbors(of slot: UInt32, level: Int, links: [[UInt32]]) throws -> [[UInt32]] {
         var found: [[UInt32]] = Array(repeating: [], count: level + 1)
         var unresolved: [Int] = []
-        if let (entry, top) = try store.entryPoint() {
-            var context = SearchContext()
-            try store.withVector(of: slot) { v in
-                var current = entry
-                var currentDistance = try store.distance(v, to: entry)
-                if top > level { (current, currentDistance) = try descend(v, from: current, distance: currentDistance, top: top, to: level) }
-                for layer in stride(from: level, through: 0, by: -1) {
-                    try searchLayer(v, entry: current, entryDistance: currentDistance, ef: max(parameters.efConstruction, maxLinks(layer)),
-                                    layer: layer, context: &context)
-                    let near = drainResults(&context)
-                    if let closest = near.first { (current, currentDistance) = closest }
-                    guard let expected = try store.inDegree(of: slot, layer: layer) else {
-                        unresolved.append(layer)
-                        continue
-                    }
-                    var checked: Set<UInt32> = [slot]
-                    var linking: [UInt32] = []
-                    func check(_ candidates: some Sequence<UInt32>) throws {
-                        for c in candidates where linking.count < expected && checked.insert(c).inserted {
-                            if try store.withNeighbors(of: c, layer: layer, { $0.contains(slot) }) { linking.append(c) }
-                        }
-                    }
-                    try check(near.lazy.map(\.slot))
-                    try check(links[layer])
-                    for n in links[layer] where linking.count < expected {
-                        try check(try store.neighbors(of: n, layer: layer))
-                    }
-                    // Far in-links (a hub's, or ones made while the graph was small): wider beams.
-                    for ef in widening.dropFirst() where linking.count < expected {
-                        try searchLayer(v, entry: current, entryDistance: currentDistance, ef: ef, layer: layer, context: &context)
-                        try check(drainResults(&context).lazy.map(\.slot))
+        var context = SearchContext()
+        for layer in 0...level {
+            guard let expected = try store.inDegree(of: slot, layer: layer) else {
+                unresolved.append(layer)
+                continue
+            }
+            var checked: Set<UInt32> = [slot]
+            var linking: [UInt32] = []
+            func check(_ candidates: some Sequence<UInt32>) throws {
+                for c in candidates where linking.count < expected && checked.insert(c).inserted {
+                    if try store.withNeighbors(of: c, layer: layer, { $0.contains(slot) }) { linking.append(c) }
+                }
+            }
+            try check(links[layer])
+            for n in links[layer] where linking.count < expected {
+                try check(try store.neighbors(of: n, layer: layer))
+            }
+            // Far in-links (a hub's, or ones made while the graph was small): beams from the node.
+            if linking.count < expected {
+                try store.withVector(of: slot) { v in
+                    for ef in widening where linking.count < expected {
+                        try check(try beamSearch(v, from: slot, ef: ef, layer: layer, context: &context).lazy.map(\.slot))
                         if ef >= store.slotCapacity { break }
-                    }
-                    if linking.count == expected {
-                        found[layer] = linking.sorted()
-                    } else {
-                        unresolved.append(layer)
                     }
                 }
             }
-        } else {
-            unresolved = Array(0...level)
+            if linking.count == expected {
+                found[layer] = linking.sorted()
+            } else {
+                unresolved.append(layer)
+            }
         }
         guard !unresolved.isEmpty else { return found }
         for layer in unresolved { found[layer] = [] }
