@@ -17,6 +17,9 @@ median [min–max] of the per-repetition ratios fute vectors/s / hnswlib vectors
       --dataset siftsmall --reps 5 --runs 5 [--efs 16,32,64,128]
   Tools/peer-compare-ab.py --bench NEW=... --set tweets-100k=/tmp/bench/tweets-100k:cosine --reps 3
 
+--small-commits N also times N calls of hnswlib's add_items with 10 vectors into the built index
+(the peer of `fute-bench churn`'s 10-insert commit at that size).
+
 --set NAME=DIR:METRIC adds a set of your own (DIR/base.fvecs, query.fvecs, groundtruth.ivecs, as
 `fute-bench synth` and Tools/make-tweets.py write them).
 
