@@ -75,6 +75,8 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     for name, (bf, qf, tf, metric) in sets.items():
         base, queries = read_vecs(bf, np.float32), read_vecs(qf, np.float32)
+        if len(queries) < 10 * (a.small_commits + 1) and a.small_commits > 0:
+            p.error(f"--small-commits {a.small_commits} adds {10 * (a.small_commits + 1)} query vectors, {name} has {len(queries)}")
         truth = read_vecs(tf, np.int32)[:, : a.k]
         index = None
 
@@ -140,8 +142,6 @@ def main():
         small = None
         if a.small_commits > 0:
             rows = queries[: 10 * (a.small_commits + 1)]
-            if len(rows) < 10 * (a.small_commits + 1):
-                p.error(f"--small-commits {a.small_commits} needs {10 * (a.small_commits + 1)} queries, {name} has {len(queries)}")
             index.resize_index(len(base) + len(rows))
             times = []
             for i in range(0, len(rows), 10):
