@@ -8,14 +8,6 @@ import Storage
 final class HNSWGraphTests: XCTestCase {
     let d = 16
 
-    func makeEnvironment() throws -> Environment {
-        let path = NSTemporaryDirectory() + "fute-index-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = EnvironmentConfiguration()
-        configuration.noSync = true
-        return try Environment(directory: path, configuration: configuration)
-    }
-
     func vectors(_ n: Int, seed: UInt64) -> [[Float]] {
         var rng = TestRNG(seed: seed)
         return rng.clustered(n, d)

@@ -15,14 +15,6 @@ final class HalfPrecisionGraphTests: XCTestCase {
         super.tearDown()
     }
 
-    func makeEnvironment() throws -> Environment {
-        let path = NSTemporaryDirectory() + "fute-half-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = EnvironmentConfiguration()
-        configuration.noSync = true
-        return try Environment(directory: path, configuration: configuration)
-    }
-
     /// A header of each encoding survives encoding and decoding; a float32 graph is written as
     /// version 2 (older builds still open it), a float16 one as version 3 with the encoding in
     /// the metric word's second byte; a version-2 header reads as float32.
@@ -56,7 +48,7 @@ final class HalfPrecisionGraphTests: XCTestCase {
     /// Without an encoding in the parameters, cosine graphs store halves where the CPU converts
     /// them in hardware; l2 and ip graphs store Floats.
     func testDefaultEncodingFollowsTheMetric() throws {
-        let env = try makeEnvironment()
+        let env = try makeEnvironment("fute-half")
         let encodings = try env.write { txn in
             try [Metric.l2, .ip, .cosine].enumerated().map { i, metric in
                 try HNSWGraph(spaceID: UInt32(i + 1), dimension: 8, metric: metric, parameters: .init(), in: txn).parameters.encoding
@@ -81,7 +73,7 @@ final class HalfPrecisionGraphTests: XCTestCase {
     }
 
     private func checkRecall(metric: Metric, label: String) throws {
-        let env = try makeEnvironment()
+        let env = try makeEnvironment("fute-half")
         var rng = TestRNG(seed: 91)
         let data = rng.clustered(1_500, d)
         let parameters = HNSWParameters(m: 12, efConstruction: 100, efSearch: 80, encoding: .float16)
@@ -125,7 +117,7 @@ final class HalfPrecisionGraphTests: XCTestCase {
     /// An l2 float16 graph refuses a component beyond ±65,504 with a message that says what to
     /// do, and keeps the vector already stored under that key.
     func testHalfGraphRefusesValuesBeyondItsRange() throws {
-        let env = try makeEnvironment()
+        let env = try makeEnvironment("fute-half")
         let parameters = HNSWParameters(encoding: .float16)
         try env.write { txn in
             let graph = try HNSWGraph(spaceID: 1, dimension: 4, metric: .l2, parameters: parameters, in: txn)
@@ -148,7 +140,7 @@ final class HalfPrecisionGraphTests: XCTestCase {
     /// Asking an existing graph for the other encoding is a mismatch (the stored vectors would
     /// be misread); asking for none opens it as it is.
     func testReopeningWithAnotherEncodingIsAMismatch() throws {
-        let env = try makeEnvironment()
+        let env = try makeEnvironment("fute-half")
         try env.write { txn in
             _ = try HNSWGraph(spaceID: 1, dimension: 8, metric: .cosine, parameters: .init(encoding: .float32), in: txn)
         }

@@ -34,11 +34,7 @@ final class InsertReachabilityTests: XCTestCase {
     /// The same on LMDB, inserting in batches of varying size (the writer restores
     /// reachability once per batch), with a few replacements.
     func testSmallMAndEfConstructionKeepEveryNodeReachableInLMDB() throws {
-        let path = NSTemporaryDirectory() + "fute-index-reach-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = EnvironmentConfiguration()
-        configuration.noSync = true
-        let env = try Environment(directory: path, configuration: configuration)
+        let env = try makeEnvironment("fute-index-reach")
         var failures: [String] = []
         var space: UInt32 = 0
         for seed in 0..<UInt64(12) {

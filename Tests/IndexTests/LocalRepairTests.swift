@@ -109,11 +109,7 @@ final class LocalRepairTests: XCTestCase {
     /// that found their in-neighbours this way: every in-neighbour set equals a recount of the
     /// links, and the checker finds the graph sound.
     func testInNeighboursOfAnLMDBGraphAreExactlyThoseARecountFinds() throws {
-        let path = NSTemporaryDirectory() + "fute-repair-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = EnvironmentConfiguration()
-        configuration.noSync = true
-        let env = try Environment(directory: path, configuration: configuration)
+        let env = try makeEnvironment("fute-repair")
         var rng = TestRNG(seed: 4_600)
         let d = 8
         let parameters = HNSWParameters(m: 4, efConstruction: 8, encoding: .float32)
@@ -214,11 +210,7 @@ final class LocalRepairTests: XCTestCase {
     /// A graph written before in-links were counted (format version 1) is searched as it is and
     /// counted on its first write; the counts then match the links.
     func testGraphsWithoutInDegreesAreCountedOnTheirFirstWrite() throws {
-        let path = NSTemporaryDirectory() + "fute-index-v1-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = EnvironmentConfiguration()
-        configuration.noSync = true
-        let env = try Environment(directory: path, configuration: configuration)
+        let env = try makeEnvironment("fute-index-v1")
         let d = 8
         let parameters = HNSWParameters(m: 6, efConstruction: 40)
         var rng = TestRNG(seed: 4_600)

@@ -38,11 +38,7 @@ final class RealDataTests: XCTestCase {
         let queries = Array(try readVecs(dir.appendingPathComponent("siftsmall_query.fvecs"), as: Float.self).prefix(50))
         let truth = ExactSearch.batchSearch(queries: queries.flatMap { $0 }, base: base.flatMap { $0 }, dimension: 128, metric: .l2, k: 10)
             .map { $0.map { Int32($0.id) } }
-        let path = NSTemporaryDirectory() + "fute-index-sift-\(UUID().uuidString)"
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        var configuration = EnvironmentConfiguration()
-        configuration.noSync = true
-        let env = try Environment(directory: path, configuration: configuration)
+        let env = try makeEnvironment("fute-index-sift")
         let parameters = HNSWParameters(m: 12, efConstruction: 64)
         try env.write { txn in
             let graph = try HNSWGraph(spaceID: 1, dimension: 128, metric: .l2, parameters: parameters, in: txn)
