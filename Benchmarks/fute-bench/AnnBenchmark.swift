@@ -27,7 +27,7 @@ struct AnnResult {
         [
             "name": name, "rows": rows, "dimension": dimension, "queries": queries, "metric": metric.rawValue,
             "m": parameters.m, "ef_construction": parameters.efConstruction, "store": store, "commit_batch": commitBatch,
-            "build_seconds": buildSeconds, "vectors_per_second": Double(rows) / buildSeconds,
+            "build_seconds": buildSeconds, "vectors_per_second": buildSeconds > 0 ? Double(rows) / buildSeconds : NSNull(),
             "file_bytes_per_vector": Double(fileBytes) / Double(rows), "index_bytes_per_vector": Double(indexBytes) / Double(rows),
             "open_ms": openMilliseconds, "first_query_ms": firstQueryMilliseconds, "results": rows_,
             "kernels": KernelVariant.active.rawValue, "encoding": encoding.rawValue,
@@ -36,7 +36,11 @@ struct AnnResult {
 
     func printTable() {
         print("fute-db ann: \(name) \(rows)×\(dimension), \(queries) queries, metric \(metric.rawValue), M=\(parameters.m), efConstruction=\(parameters.efConstruction), store=\(store), vectors \(encoding.rawValue), commit batch \(commitBatch)")
-        print(String(format: "build: %.2f s (%.0f vectors/s)", buildSeconds, Double(rows) / buildSeconds))
+        if buildSeconds > 0 {
+            print(String(format: "build: %.2f s (%.0f vectors/s)", buildSeconds, Double(rows) / buildSeconds))
+        } else {
+            print("build: none (the kept graph was searched)")
+        }
         if store.hasPrefix("lmdb") {
             print(String(format: "disk: %.0f bytes/vector file, %.0f bytes/vector index pages; open %.3f ms, first query %.3f ms",
                          Double(fileBytes) / Double(rows), Double(indexBytes) / Double(rows), openMilliseconds, firstQueryMilliseconds))
@@ -127,8 +131,13 @@ func buildLMDB(base: Matrix, metric: Metric, parameters: HNSWParameters, batch: 
     return Double(nanoseconds() - start) / 1e9
 }
 
+/// With `keep`, the LMDB store lives in that directory and is not removed; when the directory
+/// already holds a graph (built by an earlier `--keep` run) the build is skipped (build seconds
+/// 0) and that graph is searched, after checking that it has `base.rows` live nodes of this
+/// dimension and metric: for tuning search (ef, prefetch, kernels) on a large set without
+/// rebuilding it each time.
 func runAnn(name: String, base: Matrix, queries: Matrix, truth: [[Int]], metric: Metric, parameters: HNSWParameters,
-            efs: [Int], k: Int, batch: Int, store: String, runs: Int, oneShot: Bool = false) throws -> AnnResult {
+            efs: [Int], k: Int, batch: Int, store: String, runs: Int, oneShot: Bool = false, keep: String? = nil) throws -> AnnResult {
     var result = AnnResult(name: name, rows: base.rows, dimension: base.dimension, queries: queries.rows, metric: metric,
                            parameters: parameters, store: store, commitBatch: batch, buildSeconds: 0)
     if store == "memory" {
@@ -141,17 +150,29 @@ func runAnn(name: String, base: Matrix, queries: Matrix, truth: [[Int]], metric:
         }
         return result
     }
-    let directory = temporaryDirectory("ann")
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    result.buildSeconds = try buildLMDB(base: base, metric: metric, parameters: parameters, batch: batch, directory: directory)
+    let directory = keep ?? temporaryDirectory("ann")
+    defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
+    let reused = keep != nil && FileManager.default.fileExists(atPath: directory + "/data.mdb")
+    if !reused {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        result.buildSeconds = try buildLMDB(base: base, metric: metric, parameters: parameters, batch: batch, directory: directory)
+    }
     result.fileBytes = directorySize(directory)
 
     // Reopen: the measured open is environment + graph header, nothing else is loaded.
     let t0 = nanoseconds()
     let env = try Environment(directory: directory)
     let dbs = try HNSWDatabases(environment: env)
-    _ = try env.read { txn in try HNSWGraph(spaceID: 1, in: txn) }
+    let kept = try env.read { txn in try HNSWGraph(spaceID: 1, in: txn) }
     result.openMilliseconds = Double(nanoseconds() - t0) / 1e6
+    if reused {
+        let live = try env.read { txn in try kept.count(in: txn) }
+        guard live == base.rows, kept.dimension == base.dimension, kept.metric == metric else {
+            throw BenchError("--keep \(directory): the kept graph has \(live) vectors of dimension \(kept.dimension), metric \(kept.metric.rawValue); "
+                             + "this run has \(base.rows) of dimension \(base.dimension), metric \(metric.rawValue) (remove the directory to rebuild)")
+        }
+        result.parameters = kept.parameters
+    }
     try queries.values.withUnsafeBufferPointer { q in
         let t1 = nanoseconds()
         _ = try env.read { txn in try HNSWGraph(spaceID: 1, in: txn).withSearcher(in: txn) { try $0.search(q.baseAddress!, k: k) } }

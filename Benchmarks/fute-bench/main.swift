@@ -10,12 +10,14 @@ usage: fute-bench <command> [options]
 commands:
   ann      --base F --query F [--truth F.ivecs] --metric l2|cosine|ip [--m 16] [--ef-construction 200]
            [--ef 16,32,64,128,256] [-k 10] [--batch 1000] [--store lmdb|memory] [--runs 3] [--limit N]
-           [--encoding float32|float16] [--one-shot] [--json]
+           [--encoding float32|float16] [--one-shot] [--keep DIR] [--json]
            Build an index in a temporary LMDB store (vectors as --encoding; default float16 for cosine,
            float32 otherwise); recall@1/@k, QPS, p50/p99 per ef; build time,
            bytes on disk per vector, open time. Truth from --truth or exact BLAS search.
            --one-shot: every query in its own read transaction with its own searcher (as one
            FuteDB `nearest` call), instead of one searcher for all queries.
+           --keep DIR: the store lives in DIR and stays; a later run with the same --base finds the
+           graph there and only searches it (build 0 s): tune search on a 1M set without rebuilding.
   sweep    same inputs as ann; builds every M in --ms (8,16,32) × efConstruction in --efcs (100,200,400)
   insert   --base F --metric M [--batches 1,10,100,1000] [--limit 5000] [--json]
            insert throughput by commit batch size (vectors per write transaction)
@@ -87,7 +89,7 @@ func loadAnnInputs(_ o: Options) throws -> AnnInputs {
 }
 
 let annOptions: Set<String> = ["base", "query", "truth", "metric", "m", "ef-construction", "ef", "k", "batch", "store", "runs", "limit", "queries", "ms",
-                                "efcs", "encoding"]
+                                "efcs", "encoding", "keep"]
 
 /// `--encoding float32|float16` (absent: the metric's preferred encoding, as a new graph gets).
 func vectorEncoding(_ o: Options) throws -> VectorEncoding? {
@@ -115,13 +117,14 @@ func main() throws {
         try parameters.validate()
         let store = o.string("store") ?? "lmdb"
         guard store == "lmdb" || store == "memory" else { throw BenchError("--store must be lmdb or memory", usage: true) }
+        guard o.string("keep") == nil || store == "lmdb" else { throw BenchError("--keep needs --store lmdb", usage: true) }
         let result = try runAnn(name: inputs.name, base: inputs.base, queries: inputs.queries, truth: inputs.truth, metric: inputs.metric,
                                 parameters: parameters, efs: try o.ints("ef", default: [16, 32, 64, 128, 256]), k: inputs.k,
                                 batch: try o.int("batch", default: 1_000), store: store, runs: try o.int("runs", default: 3),
-                                oneShot: o.flag("one-shot"))
+                                oneShot: o.flag("one-shot"), keep: o.string("keep"))
         if o.flag("json") { print(jsonString(result.json)) } else { result.printTable() }
     case "sweep":
-        let o = try Options(args, flags: ["json"], known: annOptions)
+        let o = try Options(args, flags: ["json"], known: annOptions.subtracting(["keep"]))
         let inputs = try loadAnnInputs(o)
         var all: [[String: Any]] = []
         for m in try o.ints("ms", default: [8, 16, 32]) {
