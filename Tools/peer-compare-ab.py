@@ -20,6 +20,11 @@ median [min–max] of the per-repetition ratios fute vectors/s / hnswlib vectors
 --small-commits N also times N calls of hnswlib's add_items with 10 vectors into the built index
 (the peer of `fute-bench churn`'s 10-insert commit at that size).
 
+--keep DIR searches graphs built once: hnswlib's index is saved as DIR/NAME-hnswlib.bin and each
+fute-bench binary's store kept in DIR/NAME-LABEL (`fute-bench ann --keep`), built on the first run
+and only searched afterwards (build throughput is then not measured) — for repeated search
+comparisons on a 1M set, whose builds take ~15-20 min each.
+
 --set NAME=DIR:METRIC adds a set of your own (DIR/base.fvecs, query.fvecs, groundtruth.ivecs, as
 `fute-bench synth` and Tools/make-tweets.py write them).
 
@@ -53,6 +58,7 @@ def main():
     p.add_argument("--efc", type=int, default=200)
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--batch", type=int, default=1000, help="fute-bench commit batch (vectors per write transaction; fute-db ingest commits 1,000 records at a time)")
+    p.add_argument("--keep", metavar="DIR", help="build each graph once into DIR and only search it afterwards (no build figures)")
     p.add_argument("--small-commits", type=int, default=0, metavar="N",
                    help="after the last repetition, time N add_items calls of 10 vectors (the queries, after one warm-up call) "
                         "into the built hnswlib index: the peer of `fute-bench churn`'s 10-insert commit at this size")
@@ -92,8 +98,24 @@ def main():
             index = fresh
             return len(base) / seconds
 
+        def hnsw_kept():
+            nonlocal index
+            if index is None:
+                saved = os.path.join(a.keep, f"{name}-hnswlib.bin")
+                if os.path.exists(saved):
+                    index = hnswlib.Index(space=metric, dim=base.shape[1])
+                    index.load_index(saved, max_elements=len(base))
+                    if index.get_current_count() != len(base):
+                        p.error(f"--keep: {saved} holds {index.get_current_count()} vectors, {name} has {len(base)}; remove it to rebuild")
+                    index.set_num_threads(1)
+                else:
+                    os.makedirs(a.keep, exist_ok=True)
+                    hnsw_build()
+                    index.save_index(saved)
+            return None
+
         def hnsw():
-            out = {"build": hnsw_build()}
+            out = {"build": hnsw_kept() if a.keep else hnsw_build()}
             for ef in efs:
                 index.set_ef(max(ef, a.k))
                 found = index.knn_query(queries, k=a.k, num_threads=1)[0]
@@ -104,10 +126,12 @@ def main():
                 out[ef] = (len(queries) / best, rec)
             return out
 
-        def fute(path):
+        def fute(label, path):
             cmd = [path, "ann", "--base", bf, "--query", qf, "--truth", tf, "--metric", metric, "--m", str(a.m),
                    "--ef-construction", str(a.efc), "--ef", a.efs, "-k", str(a.k), "--runs", str(a.runs),
                    "--batch", str(a.batch), "--json"]
+            if a.keep:
+                cmd += ["--keep", os.path.join(a.keep, f"{name}-{label}")]
             r = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
             j = json.loads(r.stdout[r.stdout.index("{"):])
             out = {row["ef"]: (row["qps"], row["recall_at_k"]) for row in j["results"]}
@@ -124,13 +148,15 @@ def main():
         for rep in range(a.reps):
             order = benches if rep % 2 == 0 else list(reversed(benches))
             h_before = hnsw() if rep % 2 == 0 else None
-            res = {lab: fute(path) for lab, path in order}
+            res = {lab: fute(lab, path) for lab, path in order}
             h = h_before or hnsw()
-            qps["hnswlib"]["build"].append(h["build"])
-            for lab, _ in benches:
-                qps[lab]["build"].append(res[lab]["build"]); ratios[lab]["build"].append(res[lab]["build"] / h["build"])
+            built = not a.keep
+            if built:
+                qps["hnswlib"]["build"].append(h["build"])
+                for lab, _ in benches:
+                    qps[lab]["build"].append(res[lab]["build"]); ratios[lab]["build"].append(res[lab]["build"] / h["build"])
             for lab, _ in benches[1:]:
-                for key in efs + ["build"]:
+                for key in efs + (["build"] if built else []):
                     got, base_ = (res[lab][key], res[first][key]) if key == "build" else (res[lab][key][0], res[first][key][0])
                     to_first[lab][key].append(got / base_)
             for ef in efs:
@@ -161,11 +187,14 @@ def main():
                 r = ratios[lab][ef]
                 line += f" | {recalls[lab, ef]:>10.4f} {statistics.median(qps[lab][ef]):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
             print(line, flush=True)
-        line = f"{'build vectors/s':>15} {statistics.median(qps['hnswlib']['build']):>10.0f}"
-        for lab, _ in benches:
-            r = ratios[lab]["build"]
-            line += f" | {'':>10} {statistics.median(qps[lab]['build']):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
-        print(line + f"   (fute commit batch {a.batch})", flush=True)
+        if a.keep:
+            print(f"build: not measured (graphs kept in {a.keep})", flush=True)
+        else:
+            line = f"{'build vectors/s':>15} {statistics.median(qps['hnswlib']['build']):>10.0f}"
+            for lab, _ in benches:
+                r = ratios[lab]["build"]
+                line += f" | {'':>10} {statistics.median(qps[lab]['build']):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
+            print(line + f"   (fute commit batch {a.batch})", flush=True)
         if small:
             print(f"hnswlib 10-vector add_items into {len(base)} nodes: median {small[0]:.2f} ms [p90 {small[1]:.2f}] over {a.small_commits} calls", flush=True)
         for lab, path in benches:
@@ -173,7 +202,7 @@ def main():
             print(f"{lab} store after the build: {f:.0f} file bytes/vector, {i:.0f} index bytes/vector, file/index {f / i:.2f}", flush=True)
         if to_first:
             print(f"per-repetition ratio to {first}, median [min–max]:")
-            for key in efs + ["build"]:
+            for key in efs + (["build"] if not a.keep else []):
                 line = f"{('ef ' + str(key)) if key != 'build' else 'build':>9}"
                 for lab in to_first:
                     r = to_first[lab][key]
