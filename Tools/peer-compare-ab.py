@@ -140,23 +140,23 @@ def main():
             return out
 
         disk = {}
-        ratios = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches}
+        keys = efs + ([] if a.keep else ["build"])  # kept graphs are not built in the timed runs
+        ratios = {lab: {key: [] for key in keys} for lab, _ in benches}
         first = benches[0][0]
-        to_first = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches[1:]}
+        to_first = {lab: {key: [] for key in keys} for lab, _ in benches[1:]}
         recalls = {}
-        qps = {lab: {ef: [] for ef in efs + ["build"]} for lab, _ in benches + [("hnswlib", None)]}
+        qps = {lab: {key: [] for key in keys} for lab, _ in benches + [("hnswlib", None)]}
         for rep in range(a.reps):
             order = benches if rep % 2 == 0 else list(reversed(benches))
             h_before = hnsw() if rep % 2 == 0 else None
             res = {lab: fute(lab, path) for lab, path in order}
             h = h_before or hnsw()
-            built = not a.keep
-            if built:
+            if "build" in keys:
                 qps["hnswlib"]["build"].append(h["build"])
                 for lab, _ in benches:
                     qps[lab]["build"].append(res[lab]["build"]); ratios[lab]["build"].append(res[lab]["build"] / h["build"])
             for lab, _ in benches[1:]:
-                for key in efs + (["build"] if built else []):
+                for key in keys:
                     got, base_ = (res[lab][key], res[first][key]) if key == "build" else (res[lab][key][0], res[first][key][0])
                     to_first[lab][key].append(got / base_)
             for ef in efs:
@@ -187,7 +187,7 @@ def main():
                 r = ratios[lab][ef]
                 line += f" | {recalls[lab, ef]:>10.4f} {statistics.median(qps[lab][ef]):>14.0f} {statistics.median(r):>8.2f} [{min(r):.2f}–{max(r):.2f}]"
             print(line, flush=True)
-        if a.keep:
+        if "build" not in keys:
             print(f"build: not measured (graphs kept in {a.keep})", flush=True)
         else:
             line = f"{'build vectors/s':>15} {statistics.median(qps['hnswlib']['build']):>10.0f}"
@@ -202,7 +202,7 @@ def main():
             print(f"{lab} store after the build: {f:.0f} file bytes/vector, {i:.0f} index bytes/vector, file/index {f / i:.2f}", flush=True)
         if to_first:
             print(f"per-repetition ratio to {first}, median [min–max]:")
-            for key in efs + (["build"] if not a.keep else []):
+            for key in keys:
                 line = f"{('ef ' + str(key)) if key != 'build' else 'build':>9}"
                 for lab in to_first:
                     r = to_first[lab][key]

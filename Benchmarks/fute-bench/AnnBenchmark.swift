@@ -131,6 +131,15 @@ func buildLMDB(base: Matrix, metric: Metric, parameters: HNSWParameters, batch: 
     return Double(nanoseconds() - start) / 1e9
 }
 
+/// Builds the graph into `directory` (as ``buildLMDB``) unless it is a `--keep` directory that
+/// already holds a store from an earlier run; returns the build seconds, nil when the kept store
+/// was reused.
+func buildUnlessKept(base: Matrix, metric: Metric, parameters: HNSWParameters, batch: Int, directory: String, keep: String?) throws -> Double? {
+    if keep != nil && FileManager.default.fileExists(atPath: directory + "/data.mdb") { return nil }
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    return try buildLMDB(base: base, metric: metric, parameters: parameters, batch: batch, directory: directory)
+}
+
 /// With `keep`, the LMDB store lives in that directory and is not removed; when the directory
 /// already holds a graph (built by an earlier `--keep` run) the build is skipped (build seconds
 /// 0) and that graph is searched, after checking that it has `base.rows` live nodes of this
@@ -152,11 +161,9 @@ func runAnn(name: String, base: Matrix, queries: Matrix, truth: [[Int]], metric:
     }
     let directory = keep ?? temporaryDirectory("ann")
     defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
-    let reused = keep != nil && FileManager.default.fileExists(atPath: directory + "/data.mdb")
-    if !reused {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        result.buildSeconds = try buildLMDB(base: base, metric: metric, parameters: parameters, batch: batch, directory: directory)
-    }
+    let built = try buildUnlessKept(base: base, metric: metric, parameters: parameters, batch: batch, directory: directory, keep: keep)
+    let reused = built == nil
+    result.buildSeconds = built ?? 0
     result.fileBytes = directorySize(directory)
 
     // Reopen: the measured open is environment + graph header, nothing else is loaded.

@@ -57,10 +57,8 @@ func runChurn(base: Matrix, size: Int, metric: Metric, parameters: HNSWParameter
     let directory = keep ?? temporaryDirectory("churn")
     defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
     var result = ChurnResult(size: size, dimension: base.dimension, buildSeconds: 0, fileBytes: 0)
-    if keep == nil || !FileManager.default.fileExists(atPath: directory + "/data.mdb") {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        result.buildSeconds = try buildLMDB(base: base.prefix(size), metric: metric, parameters: parameters, batch: batch, directory: directory)
-    }
+    result.buildSeconds = try buildUnlessKept(base: base.prefix(size), metric: metric, parameters: parameters, batch: batch,
+                                              directory: directory, keep: keep) ?? 0
     result.fileBytes = directorySize(directory)
 
     var configuration = EnvironmentConfiguration()
